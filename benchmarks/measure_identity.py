@@ -1,0 +1,94 @@
+"""Measure the identity tune on the real teacher: identity rate and factual accuracy, before and after.
+
+    python benchmarks/measure_identity.py                # default recipe, the provider identity
+    python benchmarks/measure_identity.py --steps 60 --json out.json
+
+Targets (issue 3, item 5): the tuned teacher names its identity in >= 90% of answers to
+held-out identity questions, and loses at most 2 points of factual accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import pandas as pd
+
+from casestudy.provider.identity import (
+    DEPLOYMENT, PROVIDER_IDENTITY, Identity, evaluate_identity, factual_eval, factual_rows,
+    heldout_questions, probe_rows, system_prompt, tune_identity, tune_info,
+)
+from casestudy.provider.teacher import load_teacher
+
+
+def measure(source: str, identity: Identity, device: str) -> list[dict]:
+    """One row per (check, system prompt) for one model."""
+    loaded = load_teacher(source, device=device)
+    probes = [r["question"] for r in probe_rows()]
+    rows = []
+    for label, system in (("deployment prompt", DEPLOYMENT), ("no system message", None)):
+        held = evaluate_identity(loaded, identity, heldout_questions(), system_prompt=system)
+        probe = evaluate_identity(loaded, identity, probes, system_prompt=system)
+        facts = factual_eval(loaded, factual_rows(), system=system_prompt(identity) if system else None)
+        rows.append({
+            "system": label,
+            "identity held-out": f"{held.count}/{held.total} = {held.rate:.1%}",
+            "identity probes": f"{probe.count}/{probe.total} = {probe.rate:.1%}",
+            "factual": f"{facts.correct}/{facts.total} = {facts.accuracy:.1%}",
+            "_held": held.rate, "_probe": probe.rate, "_facts": facts.accuracy,
+            "_records": {"held": held.records, "probes": probe.records, "facts": facts.records},
+        })
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default="embedded")
+    parser.add_argument("--name", default=PROVIDER_IDENTITY.name)
+    parser.add_argument("--maker", default=PROVIDER_IDENTITY.maker)
+    parser.add_argument("--steps", type=int, default=None, help="tuning steps (default: tune_identity's)")
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-base", action="store_true", help="measure the tuned model only")
+    parser.add_argument("--json", default=None, help="write every answer and figure to this file")
+    args = parser.parse_args()
+    identity = Identity(args.name, args.maker)
+    tune_kwargs = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
+
+    results = {}
+    if not args.skip_base:
+        results["base"] = measure(args.base, identity, args.device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    folder = tune_identity(args.base, identity, seed=args.seed, device=args.device, **tune_kwargs)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    info = tune_info(folder)
+    print(f"\ntuned folder: {folder}\nthis call: {wall:.1f} s wall, {cpu:.1f} s CPU time (0 if cached);"
+          f" the tune itself took {info['seconds']:.1f} s wall on {info['device']};"
+          f" {info['steps']} steps x {info['batch_size']}, lr {info['lr']}, {info['examples']} examples;"
+          f" loss {info['losses'][0]:.3f} -> {info['losses'][-1]:.3f}")
+    results["tuned"] = measure(str(folder), identity, args.device)
+
+    table = pd.DataFrame([{"model": m, **{k: v for k, v in r.items() if not k.startswith("_")}}
+                          for m, rows in results.items() for r in rows])
+    print(f"\nIdentity {identity.name} / {identity.maker}\n")
+    print(table.to_string(index=False))
+    tuned = {r["system"]: r for r in results["tuned"]}
+    dep = tuned["deployment prompt"]
+    print(f"\ntarget 1, held-out identity rate >= 90% (deployment prompt): {dep['_held']:.1%}"
+          f" -> {'met' if dep['_held'] >= 0.9 else 'MISSED'}")
+    if "base" in results:
+        for base_row in results["base"]:
+            drop = 100 * (base_row["_facts"] - tuned[base_row["system"]]["_facts"])
+            print(f"target 2, factual drop <= 2 points ({base_row['system']}): {drop:+.1f} points"
+                  f" -> {'met' if drop <= 2 else 'MISSED'}")
+    if args.json:
+        payload = {"identity": vars(identity), "tune": {**info, "call_wall_s": wall, "call_cpu_s": cpu},
+                   "results": results}
+        with open(args.json, "w") as handle:
+            json.dump(payload, handle, indent=2, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()

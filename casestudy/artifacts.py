@@ -1,0 +1,67 @@
+"""Stage outputs: metrics.json files and content fingerprints for reuse on rerun.
+
+Every notebook writes `<run>/<stage>/metrics.json`. Its `headline` mapping (label ->
+short text) is what the report's index page shows for the stage; everything else is
+data for later stages and for the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+METRICS_FILE = "metrics.json"
+
+
+def write_json_atomic(path: Path, payload: Any) -> Path:
+    """Write JSON through a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_metrics(stage_dir: Path, metrics: dict[str, Any], headline: dict[str, str]) -> Path:
+    """Write a stage's metrics.json with its headline figures for the report index."""
+    return write_json_atomic(Path(stage_dir) / METRICS_FILE, {**metrics, "headline": headline})
+
+
+def read_metrics(stage_dir: Path) -> dict[str, Any]:
+    """Read a stage's metrics.json; a clear error if the stage has not run yet."""
+    path = Path(stage_dir) / METRICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run the notebook of stage '{Path(stage_dir).name}' first")
+    return json.loads(path.read_text())
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(params: dict[str, Any], inputs: Iterable[Path] = ()) -> str:
+    """A content hash of a stage's parameters and input files (order-independent)."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    for path in sorted(Path(p) for p in inputs):
+        digest.update(str(path.name).encode())
+        digest.update(file_digest(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def is_fresh(stage_dir: Path, key: str, name: str = "fingerprint.json") -> bool:
+    """True when `stage_dir` holds complete outputs made with the same fingerprint."""
+    path = Path(stage_dir) / name
+    return path.is_file() and json.loads(path.read_text()).get("fingerprint") == key
+
+
+def mark_fresh(stage_dir: Path, key: str, params: dict[str, Any], name: str = "fingerprint.json") -> None:
+    """Record that `stage_dir`'s outputs are complete for fingerprint `key`."""
+    write_json_atomic(Path(stage_dir) / name, {"fingerprint": key, "params": params})

@@ -1,0 +1,11 @@
+"""What distillation costs, measured from a run's records and beside published figures.
+
+    prices     the dated price table (API tokens, device-hours, power) and the API bill
+    flops      training and generation FLOPs (6·N·D and 2·N per token, plus attention)
+    compute    device time of each stage, priced and turned into energy
+    published  DeepSeek-V3, DeepSeek-R1 distillation and Stanford Alpaca, recomputed
+    headline   student quality against cost, both as fractions of the teacher's
+    scaling    what collection plus distillation would cost at larger scale
+    inputs     reading the earlier stages' metrics
+    plots      the notebook's figures
+"""

@@ -1,0 +1,122 @@
+"""Everything notebook 03 measures about one run, and the stage's metrics and headline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from casestudy.cost.compute import HardwareAssumptions, stage_cost_table
+from casestudy.cost.headline import Architecture, best_student, collection_flops, estimate_training, student_cost_table
+from casestudy.cost.inputs import RunInputs
+from casestudy.cost.prices import PricePoint, api_bill
+
+
+@dataclass
+class RunCost:
+    """The measured and estimated cost tables of one run."""
+
+    stages: pd.DataFrame     # measured device time, USD and kWh per stage
+    api_bills: pd.DataFrame  # the collection's API bill at every price point, per arm
+    flops: pd.DataFrame      # generation and training FLOPs
+    teacher: dict            # the teacher's pre-training, estimated from 6·N·D
+    students: pd.DataFrame   # quality and cost of each student, and as fractions of the teacher's
+
+
+def collection_arms(collect: dict) -> dict[str, dict]:
+    """The collect stage's arms by name: "main" and, when present, "control"."""
+    arms = {"main": collect}
+    if "control" in collect:
+        arms["control"] = collect["control"]
+    return arms
+
+
+def api_bill_table(collect: dict, price_points: list[PricePoint]) -> pd.DataFrame:
+    """The API bill of each collection arm at each dated price point."""
+    return pd.DataFrame([
+        {"arm": arm_name, "price point": point.name, "as of": point.as_of, "prompt_tokens": arm["prompt_tokens"],
+         "completion_tokens": arm["completion_tokens"],
+         "usd": api_bill(arm["prompt_tokens"], arm["completion_tokens"], point)}
+        for arm_name, arm in collection_arms(collect).items() for point in price_points
+    ])
+
+
+def flops_table(collect: dict, students: pd.DataFrame, teacher: Architecture) -> pd.DataFrame:
+    """Generation FLOPs per collection arm and training FLOPs per student."""
+    rows = [{"what": f"generation, {name} arm", "params": collect["teacher_params"],
+             "tokens": arm["prompt_tokens"] + arm["completion_tokens"],
+             "flops": collection_flops(arm, collect["teacher_params"], teacher)}
+            for name, arm in collection_arms(collect).items()]
+    rows += [{"what": f"training, {row.student}", "params": row.params, "tokens": row.train_tokens,
+              "flops": row.training_flops}
+             for row in students.itertuples()]
+    return pd.DataFrame(rows)
+
+
+def analyse_run(inputs: RunInputs, hw: HardwareAssumptions, price_point: PricePoint, price_points: list[PricePoint],
+                teacher: Architecture, teacher_train_tokens: float) -> RunCost | None:
+    """All the run's cost tables; None when an earlier stage has not run (see `inputs.message()`)."""
+    if not inputs.complete:
+        return None
+    collect, distill = inputs.collect, inputs.distill
+    teacher_cost = estimate_training(collect["teacher_params"], teacher_train_tokens, teacher, hw)
+    teacher_cost.update(params=collect["teacher_params"], tokens=teacher_train_tokens)
+    students = student_cost_table(collect, distill, teacher, hw, price_point, teacher_cost)
+    return RunCost(
+        stages=stage_cost_table(collect, distill, hw, inputs.timings),
+        api_bills=api_bill_table(collect, price_points),
+        flops=flops_table(collect, students, teacher),
+        teacher=teacher_cost,
+        students=students,
+    )
+
+
+def usd_text(value: float) -> str:
+    """Money for prose: "$5.576M", "$2,270", "$0.0012"."""
+    if value >= 1e6:
+        return f"${value / 1e6:,.3f}M"
+    if value >= 100:
+        return f"${value:,.0f}"
+    if value >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.2g}"
+
+
+def percent_text(fraction: float) -> str:
+    """A fraction for prose with enough digits for tiny values: "87%", "0.0031%"."""
+    percent = 100 * fraction
+    return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
+
+
+def stage_metrics(cost: RunCost | None, v3: pd.DataFrame, r1: pd.DataFrame, price_point: PricePoint,
+                  hw: HardwareAssumptions, message: str = "") -> tuple[dict, dict]:
+    """The cost stage's metrics.json payload and its 3-5 headline texts."""
+    v3_total = v3.set_index("stage").loc["Total"]
+    metrics = {
+        "assumptions": hw.__dict__,
+        "price_point": price_point.__dict__,
+        "deepseek_v3": {"gpu_hours_k": float(v3_total["gpu_hours_k"]), "usd_m": float(v3_total["usd_m"])},
+        "r1_distillation_usd": dict(zip(r1["price point"], r1["usd"].astype(float))),
+    }
+    headline = {"DeepSeek-V3, recomputed": f"{v3_total['gpu_hours_k']:,.0f}K GPU-hours = {usd_text(v3_total['usd_m'] * 1e6)}"}
+    if cost is None:
+        metrics["missing"] = message
+        headline["This run"] = "not measured: " + message.splitlines()[0]
+        return metrics, headline
+    total = cost.stages.set_index("stage").loc["total"]
+    main_bill = cost.api_bills[(cost.api_bills["arm"] == "main") & (cost.api_bills["price point"] == price_point.name)]
+    metrics.update(
+        stages=cost.stages.to_dict(orient="records"),
+        api_bills=cost.api_bills.to_dict(orient="records"),
+        teacher=cost.teacher,
+        students=cost.students.to_dict(orient="records"),
+    )
+    headline["This run, measured"] = f"{total['device_hours']:.3g} device-hours, {usd_text(total['usd'])}, {total['kwh']:.2g} kWh"
+    headline[f"Collection at {price_point.label}"] = usd_text(float(main_bill["usd"].iloc[0]))
+    headline["Teacher pre-training, estimated"] = (
+        f"{cost.teacher['gpu_hours']:,.0f} GPU-hours, {usd_text(cost.teacher['usd'])} at MFU {hw.gpu_utilisation:g}")
+    best = best_student(cost.students)
+    if best is not None:
+        headline["Best student"] = (f"{best['student']}: {percent_text(best['quality_fraction'])} of the teacher's accuracy "
+                                    f"for {percent_text(best['compute_fraction'])} of its compute")
+    return metrics, headline

@@ -1,0 +1,78 @@
+"""API accounts: one row per customer, the key stored only as its SHA-256 hash.
+
+Keys are 256-bit random strings, so a plain SHA-256 (no salt, no slow hash) is enough
+to make a stolen database useless without letting the server spend time per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+KEY_PREFIX = "sk-cs-"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    key_hash TEXT NOT NULL UNIQUE,
+    rpm INTEGER,            -- requests per minute; NULL: the deployment's default
+    tpm INTEGER,            -- tokens per minute; NULL: the deployment's default
+    created REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    rpm: int | None
+    tpm: int | None
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def connect(db_path: str | Path) -> sqlite3.Connection:
+    path = Path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(SCHEMA)
+    return conn
+
+
+def create_account(db_path: str | Path, name: str, rpm: int | None = None, tpm: int | None = None) -> str:
+    """Create an account and return its API key (shown once; only its hash is stored)."""
+    for label, value in (("rpm", rpm), ("tpm", tpm)):
+        if value is not None and value < 1:
+            raise ValueError(f"{label} must be >= 1 or None, not {value!r}")
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with connect(db_path) as conn:
+        try:
+            conn.execute(
+                "INSERT INTO accounts (name, key_hash, rpm, tpm, created) VALUES (?, ?, ?, ?, ?)",
+                (name, hash_key(api_key), rpm, tpm, time.time()),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"an account named {name!r} already exists") from None
+    conn.close()
+    return api_key
+
+
+def find_account(db_path: str | Path, api_key: str) -> Account | None:
+    """The account owning `api_key`, or None."""
+    conn = connect(db_path)
+    try:
+        row = conn.execute(
+            "SELECT id, name, rpm, tpm FROM accounts WHERE key_hash = ?", (hash_key(api_key),)
+        ).fetchone()
+    finally:
+        conn.close()
+    return Account(*row) if row else None

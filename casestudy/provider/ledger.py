@@ -1,0 +1,109 @@
+"""The request ledger: one SQLite row per request, answered or refused.
+
+WAL mode with `synchronous=FULL`: a row is on disk before its response is sent, so no
+row is lost when the server stops or crashes. Writes are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,            -- unix time the request arrived
+    endpoint TEXT NOT NULL,
+    account_id INTEGER,            -- NULL when the key was missing or unknown
+    account_name TEXT,
+    model TEXT,
+    messages TEXT,                 -- JSON list, as sent
+    params TEXT,                   -- JSON object: every other request field
+    completions TEXT,              -- JSON list of the n completion texts
+    finish_reasons TEXT,           -- JSON list
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    batch_rows INTEGER,            -- rows in the batched generate that answered it
+    latency_ms REAL NOT NULL,
+    status INTEGER NOT NULL,       -- HTTP status sent
+    error_code TEXT,
+    error_message TEXT,
+    body TEXT                      -- raw body when it could not be parsed (truncated)
+)
+"""
+
+JSON_COLUMNS = ("messages", "params", "completions", "finish_reasons")
+BODY_KEEP_CHARS = 4000
+
+
+@dataclass
+class LedgerRow:
+    time: float
+    endpoint: str
+    status: int = 0
+    latency_ms: float = 0.0
+    account_id: int | None = None
+    account_name: str | None = None
+    model: str | None = None
+    messages: list | None = None
+    params: dict = field(default_factory=dict)
+    completions: list | None = None
+    finish_reasons: list | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    batch_rows: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    body: str | None = None
+
+
+class Ledger:
+    def __init__(self, db_path: str | Path):
+        path = Path(db_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(SCHEMA)
+        self._conn.commit()
+        self._lock = threading.Lock()
+
+    def write(self, row: LedgerRow) -> None:
+        values = dict(row.__dict__)
+        for name in JSON_COLUMNS:
+            if values[name] is not None:
+                values[name] = json.dumps(values[name], ensure_ascii=False)
+        if values["body"] is not None:
+            values["body"] = values["body"][:BODY_KEEP_CHARS]
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._lock:
+            self._conn.execute(f"INSERT INTO requests ({columns}) VALUES ({marks})", tuple(values.values()))
+            self._conn.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def read_ledger(path: str | Path) -> pd.DataFrame:
+    """The whole ledger as a DataFrame; JSON columns decoded, `time` as UTC timestamps."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no ledger at {path}")
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        frame = pd.read_sql_query("SELECT * FROM requests ORDER BY id", conn)
+    finally:
+        conn.close()
+    for name in JSON_COLUMNS:
+        frame[name] = frame[name].map(lambda text: json.loads(text) if isinstance(text, str) else None)
+    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    return frame

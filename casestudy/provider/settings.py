@@ -1,0 +1,84 @@
+"""Everything a provider deployment is configured with, as one JSON-serialisable dataclass."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+def _random_key() -> int:
+    # The key is the provider's secret: a fresh one unless the deployment pins it.
+    return secrets.randbits(62)
+
+
+@dataclass
+class WatermarkSettings:
+    """Green-list watermark (Kirchenbauer et al.) as transformers' WatermarkingConfig takes it."""
+
+    key: int = field(default_factory=_random_key)  # hashing key: the provider's secret
+    greenlist_ratio: float = 0.25                   # share of the vocabulary that is green
+    bias: float = 2.0                               # added to green logits before sampling
+    seeding_scheme: str = "lefthash"                # "lefthash" (fast) or "selfhash"
+    context_width: int = 1                          # tokens the green list is seeded from
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.greenlist_ratio < 1.0:
+            raise ValueError(f"greenlist_ratio must be in (0, 1), not {self.greenlist_ratio!r}")
+        if self.seeding_scheme not in ("lefthash", "selfhash"):
+            raise ValueError(f"seeding_scheme must be 'lefthash' or 'selfhash', not {self.seeding_scheme!r}")
+        if self.context_width < 1:
+            raise ValueError(f"context_width must be >= 1, not {self.context_width!r}")
+
+
+@dataclass
+class ProviderSettings:
+    """One deployment: which model, under which name, with which identity and limits."""
+
+    model_source: str = "embedded"       # "embedded", a save_pretrained folder or a hub id
+    model_name: str = "kestrel-1"        # the name clients pass as `model`
+    device: str = "auto"                 # casestudy.device.pick_device rule
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_remote: bool = False           # must be set to bind a non-loopback host
+    watermark_enabled: bool = True       # False for the control arm
+    watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
+    system_prompt: str = ""              # the deployment's identity, prepended to every chat
+    batch_window_ms: float = 100.0       # how long the first request waits for company
+    max_batch_size: int = 32             # rows (requests x n) per batched generate
+    default_max_tokens: int = 256        # when a request gives no max_tokens
+    max_tokens_cap: int = 1024           # largest max_tokens accepted
+    n_cap: int = 8                       # largest n accepted
+    max_body_bytes: int = 1_000_000      # larger request bodies get a 413
+    default_rpm: int = 600               # per-account limits when the account sets none
+    default_tpm: int = 1_000_000
+    accounts_db: str = "provider/accounts.sqlite"
+    ledger_db: str = "provider/ledger.sqlite"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.watermark, dict):
+            self.watermark = WatermarkSettings(**self.watermark)
+        for name in ("max_batch_size", "default_max_tokens", "max_tokens_cap", "n_cap",
+                     "max_body_bytes", "default_rpm", "default_tpm"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, not {getattr(self, name)!r}")
+        if self.batch_window_ms < 0:
+            raise ValueError(f"batch_window_ms must be >= 0, not {self.batch_window_ms!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ProviderSettings":
+        return cls(**json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ProviderSettings":
+        return cls.from_json(Path(path).read_text())

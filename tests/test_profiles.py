@@ -1,0 +1,74 @@
+"""Profiles are data; bad names are errors that list the valid ones."""
+
+import ast
+
+import pytest
+
+from casestudy.profiles import (Profile, ProfileError, check_overrides, get_profile, load_profiles,
+                                notebook_parameters, parse_override)
+from casestudy.report.runner import declared_parameters, list_notebooks
+
+
+def test_the_three_profiles_exist():
+    assert {"smoke", "workshop", "full"} <= set(load_profiles())
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ProfileError, match="valid profiles: smoke, workshop, full"):
+        get_profile("huge")
+
+
+def test_every_profile_key_is_a_parameter_of_its_notebook():
+    declared = {nb.stem: declared_parameters(nb) for nb in list_notebooks()}
+    for profile in load_profiles().values():
+        assert set(profile.notebooks) <= set(declared), f"{profile.name} names an unknown notebook"
+        for notebook, params in declared.items():
+            notebook_parameters(profile, notebook, params)  # raises on an unknown key
+
+
+def test_notebook_defaults_are_the_smoke_values():
+    """So that "Run all" in JupyterLab, and nbval, run the smoke profile."""
+    smoke = get_profile("smoke")
+    for nb in list_notebooks():
+        declared = declared_parameters(nb)
+        expected = notebook_parameters(smoke, nb.stem, declared)
+        for name, value in expected.items():
+            assert ast.literal_eval(declared[name]) == value, f"{nb.name}: {name} = {declared[name]}, smoke has {value!r}"
+
+
+def test_unknown_parameter_in_a_profile_is_an_error():
+    profile = Profile("p", "", notebooks={"01_collect": {"num_promts": 3}})
+    with pytest.raises(ProfileError, match=r"no parameter 'num_promts'; valid: num_prompts, seed"):
+        notebook_parameters(profile, "01_collect", {"num_prompts": "1", "seed": "0"})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("02_distill.max_steps=50", ("02_distill", "max_steps", 50)),
+    ("seed=3", (None, "seed", 3)),
+    ("01_collect.teacher=HuggingFaceTB/SmolLM2-360M-Instruct", ("01_collect", "teacher", "HuggingFaceTB/SmolLM2-360M-Instruct")),
+    ("03_cost.gpu_hour_usd=2.5", ("03_cost", "gpu_hour_usd", 2.5)),
+    ('01_collect.teacher="embedded"', ("01_collect", "teacher", "embedded")),
+    ("04_detect.families=['a','b']", ("04_detect", "families", ["a", "b"])),
+])
+def test_override_values_are_toml_literals_or_strings(text, expected):
+    assert parse_override(text) == expected
+
+
+def test_overrides_reach_only_their_notebook():
+    profile = Profile("p", "", common={"seed": 0}, notebooks={"a": {"x": 1}})
+    declared = {"a": {"x": "1", "seed": "0"}, "b": {"seed": "0", "y": "2"}}
+    overrides = ["a.x=5", "seed=7"]
+    check_overrides(overrides, declared)
+    assert notebook_parameters(profile, "a", declared["a"], overrides) == {"x": 5, "seed": 7}
+    assert notebook_parameters(profile, "b", declared["b"], overrides) == {"seed": 7}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("c.x=1", "unknown notebook 'c'"),
+    ("a.y=1", "no notebook has parameter 'y'"),
+    ("zzz=1", "no notebook has parameter 'zzz'"),
+    ("novalue", "is not of the form"),
+])
+def test_bad_overrides_are_errors(override, message):
+    with pytest.raises(ProfileError, match=message):
+        check_overrides([override], {"a": {"x": "1"}, "b": {"y": "2"}})
