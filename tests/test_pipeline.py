@@ -1,0 +1,35 @@
+"""End to end: the smoke profile through papermill, as `make report` runs it."""
+
+import html
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casestudy.report.runner import list_notebooks
+
+STAGES = ["collect", "distill", "cost", "detect"]
+
+
+@pytest.mark.slow
+def test_smoke_profile_produces_the_report():
+    runs = Path(os.environ["CASESTUDY_RUNS"])  # a fresh folder per test session (conftest.py)
+    proc = subprocess.run([sys.executable, "-m", "casestudy.report", "--profile", "smoke"],
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = runs / "smoke" / "report"
+    index = (report / "index.html").read_text()
+    for notebook in list_notebooks():
+        assert (report / notebook.name).is_file()
+        assert (report / f"{notebook.stem}.html").is_file()
+        assert f'href="{notebook.stem}.html"' in index
+    for stage in STAGES:
+        metrics = json.loads((runs / "smoke" / stage / "metrics.json").read_text())
+        assert metrics["headline"], f"{stage} has no headline figures"
+        for label, value in metrics["headline"].items():
+            assert label in index and html.escape(str(value)) in index
+    timings = json.loads((runs / "smoke" / "timings.json").read_text())
+    assert set(timings) == {nb.stem for nb in list_notebooks()}
