@@ -35,7 +35,7 @@ and how that cost scales.
 Every price, utilisation and power figure is a parameter below or a dated line in
 `data/prices.toml`: change them and rerun to redo the sums with your own."""),
     ("params", """profile = "smoke"
-price_file = ""                      # "" = data/prices.toml
+price_file = ""                      # empty: data/prices.toml
 headline_price = "gpt-4o"            # API price point for the students' bill and the scaling figure
 gpu_hour_usd = 2.5                   # per GPU-hour (H100 on demand, illustrative)
 gpu_watts = 700.0                    # per GPU while busy (H100 SXM TDP)
@@ -113,9 +113,11 @@ print(f"samples {{r1_data.samples:,}}, prompt {{r1_prompt_tokens}}, reasoning an
       f"other answer {{r1_other_completion_tokens}} tokens (assumed)")
 print(as_text(r1, {{"input_m_tokens": ",.0f", "output_m_tokens": ",.0f", "usd": ",.0f"}}))"""),
     ("code", """by_name = r1.set_index("price point")["usd"]
+v3_usd = v3.set_index("stage").loc["Total", "usd_m"] * 1e6
 display(Markdown(
-    f"At these lengths the data costs {usd_text(by_name['deepseek-reasoner (R1)'])} at R1's own price and "
-    f"{usd_text(by_name['o1'])} at o1's: small beside a training run either way. One caveat: o1's API bills its "
+    f"At these lengths the data costs {usd_text(by_name['deepseek-reasoner (R1)'])} at R1's own price "
+    f"({percent_text(by_name['deepseek-reasoner (R1)'] / v3_usd)} of V3's {usd_text(v3_usd)}) and "
+    f"{usd_text(by_name['o1'])} at o1's ({percent_text(by_name['o1'] / v3_usd)}). One caveat: o1's API bills its "
     "reasoning tokens as output but does not return them, so an o1 bill buys answers, not reasoning traces."))"""),
     ("md", """### Stanford Alpaca: "under $500" and "under $100"
 
@@ -134,8 +136,8 @@ display(pd.DataFrame([p.__dict__ for p in price_points]).drop(columns="source"))
 if cost:
     display(cost.stages)"""),
     ("md", """Each stage's wall time (from its own metrics; `notebook_s` is the whole notebook, from the
-runner) times the devices it kept busy, priced per GPU-hour or per core-hour, and its energy
-at the stated power. The work done, in FLOPs (2·N per generated or read token; 6·N·D plus
+runner) times the devices it kept busy gives device-seconds; they are priced per GPU-hour or
+per core-hour and turned into energy at the stated power (both shown beside each row). The work done, in FLOPs (2·N per generated or read token; 6·N·D plus
 attention for training):"""),
     ("code", """if cost:
     display(cost.flops)"""),
@@ -166,7 +168,7 @@ plus the training's GPU-hours estimated like the teacher's)."""),
     display(cost.students[["student", "kind", "params", "accuracy", "quality_fraction", "compute_fraction",
                            "api_usd", "training_usd", "usd_fraction", "measured_training_usd"]])"""),
     ("code", """if cost:
-    plots.quality_vs_cost(cost.students, "compute_fraction");"""),
+    plots.quality_vs_cost(cost.students);"""),
     ("code", """if cost:
     best = cost.students.loc[cost.students["kind"] != "baseline"].sort_values("quality_fraction").tail(1)
     lines = [f"- **{r.student}** reached {percent_text(r.quality_fraction)} of the teacher's accuracy for "
@@ -177,9 +179,11 @@ plus the training's GPU-hours estimated like the teacher's)."""),
         "- Caveats: the student's cost leaves out the teacher's, which is the point of distilling; "
         "a student fine-tuned from a pretrained base also leaves out that base's cost (as R1's distilled models do).",
         "- Accuracy is measured on " + (f"{n_eval} " if n_eval else "a few ") + "held-out prompts: "
-        "fractions of small counts are coarse, and the baseline and control rows show how much comes without the teacher's data.",
+        "fractions of small counts are coarse; read them beside the baseline and control rows (notebook 02 says what those were trained on).",
         f"- Money is estimated at MFU {gpu_utilisation:g}; small models rarely reach it, so "
         "`measured_training_usd` (our device time) is the other end of the range.",
+        f"- The API bill prices our small teacher's tokens as if they came from {price_point.label}: "
+        "it is what the same collection would cost against that API, not what serving our teacher costs.",
     ]
     display(Markdown("\\n".join(lines)))"""),
     ("md", """## 5 · Scaling
@@ -187,7 +191,8 @@ plus the training's GPU-hours estimated like the teacher's)."""),
 What collection plus distillation would cost as samples and the student grow: our measured
 tokens per sample at the headline price point, plus training for the stated epochs at the
 stated utilisation. Our students are the points (black: estimated like the lines; red: from
-our measured device time). The dotted lines mark Alpaca's and R1's sample counts."""),
+our measured device time). The dotted lines mark Alpaca's and R1's sample counts. The right
+panel shows the training part alone, which the API bill can hide on the left."""),
     ("code", """if cost:
     prompt_per_sample, completion_per_sample = tokens_per_sample(inputs.collect)
     grid = scaling_grid(log_range(min(100, inputs.collect["records"]), scaling_max_samples), scaling_student_params,
@@ -219,17 +224,15 @@ def build() -> nbformat.NotebookNode:
 
 
 def keep_checked_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop every output except those of `# NBVAL_CHECK_OUTPUT` cells; clear counts and timings."""
+    """Drop every output and count except those of `# NBVAL_CHECK_OUTPUT` cells; drop timings."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
-        if not cell.source.startswith(NBVAL):
+        if not cell.source.startswith(NBVAL):   # nbval skips a checked cell without a count
             cell.outputs = []
-        for output in cell.outputs:
-            output.pop("execution_count", None)
+            cell.execution_count = None
     nb.metadata.pop("papermill", None)
     return nb
 

@@ -69,7 +69,7 @@ def device_kwh(hours: float, use: DeviceUse, hw: HardwareAssumptions) -> float:
 
 
 def stage_cost(stage: str, wall_seconds: float, device: str, hw: HardwareAssumptions) -> dict:
-    """One row of the stage-cost table: device, device-hours, USD and kWh."""
+    """One row of the stage-cost table: device-seconds and -hours, USD and kWh, with the price and power used."""
     use = parse_device(device)
     hours = device_hours(wall_seconds, use)
     return {
@@ -77,8 +77,11 @@ def stage_cost(stage: str, wall_seconds: float, device: str, hw: HardwareAssumpt
         "device": device,
         "devices": use.count,
         "wall_s": wall_seconds,
+        "device_s": hours * SECONDS_PER_HOUR,
         "device_hours": hours,
+        "usd_per_device_hour": device_usd(1.0, use, hw),
         "usd": device_usd(hours, use, hw),
+        "watts_per_device": device_kwh(1.0, use, hw) * WATT_HOURS_PER_KWH,
         "kwh": device_kwh(hours, use, hw),
     }
 
@@ -90,13 +93,13 @@ def stage_cost_table(collect: dict, distill: dict, hw: HardwareAssumptions, timi
     """
     timings = timings or {}
     rows = [stage_cost("collect", collect["wall_seconds"], collect["device"], hw)]
-    rows[0]["notebook_s"] = timings.get("01_collect")
+    rows[0]["notebook_s"] = timings.get("01_collect", float("nan"))
     if "control" in collect:
         control = collect["control"]
         rows.append(stage_cost("collect (control)", control["wall_seconds"], control["device"], hw))
     rows.append(stage_cost("distill", distill["wall_seconds"], distill["device"], hw))
-    rows[-1]["notebook_s"] = timings.get("02_distill")
+    rows[-1]["notebook_s"] = timings.get("02_distill", float("nan"))
     table = pd.DataFrame(rows)
-    total = {"stage": "total", "device": "", "devices": None, **table[["wall_s", "device_hours", "usd", "kwh"]].sum()}
-    total["notebook_s"] = sum(timings.get(k, 0.0) for k in ("01_collect", "02_distill")) if timings else None
+    total = {"stage": "total", "device": "", "devices": float("nan"), **table[["wall_s", "device_s", "device_hours", "usd", "kwh"]].sum()}
+    total["notebook_s"] = sum(timings.get(k, 0.0) for k in ("01_collect", "02_distill")) if timings else float("nan")
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

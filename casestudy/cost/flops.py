@@ -3,6 +3,8 @@
 Per token, a forward pass costs 2·N for the weights plus 2·n_layers·n_ctx·d_model for
 attention over the context; training (forward plus backward) costs three times that:
 6·N·D + 6·n_layers·n_ctx·d_model·D. Leave the architecture at 0 to count 6·N·D alone.
+N is every parameter: with tied embeddings (SmolLM2 and our students) the embedding
+matrix is also the output layer, whose matmul costs 2·N_embedding per token.
 """
 
 from __future__ import annotations

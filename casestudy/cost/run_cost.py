@@ -21,6 +21,7 @@ class RunCost:
     flops: pd.DataFrame      # generation and training FLOPs
     teacher: dict            # the teacher's pre-training, estimated from 6·N·D
     students: pd.DataFrame   # quality and cost of each student, and as fractions of the teacher's
+    collection_usd: float    # the main arm's API bill at the headline price point
 
 
 def collection_arms(collect: dict) -> dict[str, dict]:
@@ -68,6 +69,7 @@ def analyse_run(inputs: RunInputs, hw: HardwareAssumptions, price_point: PricePo
         flops=flops_table(collect, students, teacher),
         teacher=teacher_cost,
         students=students,
+        collection_usd=api_bill(collect["prompt_tokens"], collect["completion_tokens"], price_point),
     )
 
 
@@ -83,7 +85,7 @@ def usd_text(value: float) -> str:
 
 
 def percent_text(fraction: float) -> str:
-    """A fraction for prose with enough digits for tiny values: "87%", "0.0031%"."""
+    """A fraction for prose with enough digits for tiny values: "87%", "3.1%", "6.8e-08%"."""
     percent = 100 * fraction
     return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
 
@@ -104,7 +106,6 @@ def stage_metrics(cost: RunCost | None, v3: pd.DataFrame, r1: pd.DataFrame, pric
         headline["This run"] = "not measured: " + message.splitlines()[0]
         return metrics, headline
     total = cost.stages.set_index("stage").loc["total"]
-    main_bill = cost.api_bills[(cost.api_bills["arm"] == "main") & (cost.api_bills["price point"] == price_point.name)]
     metrics.update(
         stages=cost.stages.to_dict(orient="records"),
         api_bills=cost.api_bills.to_dict(orient="records"),
@@ -112,7 +113,7 @@ def stage_metrics(cost: RunCost | None, v3: pd.DataFrame, r1: pd.DataFrame, pric
         students=cost.students.to_dict(orient="records"),
     )
     headline["This run, measured"] = f"{total['device_hours']:.3g} device-hours, {usd_text(total['usd'])}, {total['kwh']:.2g} kWh"
-    headline[f"Collection at {price_point.label}"] = usd_text(float(main_bill["usd"].iloc[0]))
+    headline[f"Collection at {price_point.label}"] = usd_text(cost.collection_usd)
     headline["Teacher pre-training, estimated"] = (
         f"{cost.teacher['gpu_hours']:,.0f} GPU-hours, {usd_text(cost.teacher['usd'])} at MFU {hw.gpu_utilisation:g}")
     best = best_student(cost.students)

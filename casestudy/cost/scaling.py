@@ -61,4 +61,6 @@ def measured_points(students: pd.DataFrame, records: int) -> pd.DataFrame:
         "student_params": distilled["params"],
         "estimated_usd": distilled["api_usd"] + distilled["training_usd"],
         "measured_usd": distilled["api_usd"] + distilled["measured_training_usd"],
+        "estimated_training_usd": distilled["training_usd"],
+        "measured_training_usd": distilled["measured_training_usd"],
     })
