@@ -25,10 +25,11 @@ def topk_kl(logits: torch.Tensor, top_ids: torch.Tensor, top_logprobs: torch.Ten
     """KL(teacher || student) per position over the top-k ids plus an "other" bucket.
 
     logits (N, V) student; top_ids (N, k) teacher ids, -1 where the API token had no id
-    (its mass then falls into "other"); top_logprobs (N, k) natural logs. Returns (N,).
+    (its mass then falls into "other"); top_logprobs (N, k) natural logs, -inf where
+    fewer than k came back (such entries are ignored). Returns (N,).
     """
     logits = logits.float()
-    valid = top_ids >= 0
+    valid = (top_ids >= 0) & torch.isfinite(top_logprobs)
     safe = top_ids.clamp(min=0)
     log_z = torch.logsumexp(logits, dim=-1, keepdim=True)
     log_q = logits.gather(-1, safe) - log_z                                       # (N, k)
@@ -56,7 +57,7 @@ def distill_loss(logits: torch.Tensor, targets: torch.Tensor, top_ids: torch.Ten
     parts = {"ce": float(ce.detach())}
     if alpha <= 0 or top_ids is None:
         return ce, parts
-    has = (top_ids >= 0).any(-1)
+    has = ((top_ids >= 0) & torch.isfinite(top_logprobs)).any(-1)
     if not has.any():
         return ce, parts
     kl = topk_kl(logits[has], top_ids[has], top_logprobs[has]).mean()

@@ -27,7 +27,8 @@ from transformers import PreTrainedTokenizerBase
 
 from casestudy.artifacts import write_json_atomic
 from casestudy.device import pick_device
-from casestudy.distiller.losses import IGNORE, completion_ce, distill_loss
+from casestudy.distiller.evaluate import mean_ce
+from casestudy.distiller.losses import IGNORE, distill_loss
 from casestudy.distiller.packing import Example, encode_records, pack, collate_packed, row_tokens
 from casestudy.distiller.student import StudentConfig, count_params, make_student, student_config
 
@@ -88,7 +89,7 @@ class StudentLoss(torch.nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]):
         out = self.model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                               attention_mask=batch.get("attention_mask"))
+                               attention_mask=batch.get("attention_mask"), use_cache=False)
         sel = batch["targets"] != IGNORE
         logits = self.model.lm_head(out.last_hidden_state[sel])
         top_ids = batch["top_ids"][sel] if "top_ids" in batch else None
@@ -157,29 +158,6 @@ def examples_digest(examples: Sequence[Example]) -> str:
     return h.hexdigest()[:16]
 
 
-@torch.no_grad()
-def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch_size: int = 8) -> float:
-    """Token-weighted mean cross-entropy of a model on the targets of `examples`."""
-    if not examples:
-        return float("nan")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    rows = pack([len(e) for e in examples], max_len)
-    total, count = 0.0, 0
-    for i in range(0, len(rows), batch_size):
-        batch = collate_packed(examples, rows[i:i + batch_size], pad_id, max_len)
-        batch = {k: v.to(device) for k, v in batch.items()}
-        out = model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"])
-        sel = batch["targets"] != IGNORE
-        logits = model.lm_head(out.last_hidden_state[sel])
-        n = int(sel.sum())
-        total += float(completion_ce(logits, batch["targets"][sel])) * n
-        count += n
-    model.train(was_training)
-    return total / max(count, 1)
-
-
 # -- the loop ----------------------------------------------------------------------------
 
 def _latest_checkpoint(ckpt_root: Path) -> Path | None:
@@ -227,7 +205,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None, config: Stu
     cuda = dev.name == "cuda"
     acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
     torch.manual_seed(train.seed)
-    model = make_student(scfg, tokenizer, seed=train.seed)
+    model = make_student(scfg, tokenizer, seed=train.seed).to(acc.device)  # fused AdamW wants its params on the GPU
     params = count_params(model)
     wrapper = StudentLoss(model, train.alpha)
     optimizer = make_optimizer(model, train, fused=cuda)
@@ -342,3 +320,44 @@ def save_student(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path)
 def load_result(out_dir: str | Path) -> TrainResult:
     """The TrainResult saved beside a finished student."""
     return TrainResult(**json.loads((Path(out_dir) / RESULT_FILE).read_text()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train one student from a run's collection; the same command scales out unchanged:
+
+        python -m casestudy.distiller.train --run smoke --kind topk
+        accelerate launch --num_processes 4 -m casestudy.distiller.train --run full --kind topk --size 60m
+        torchrun --nproc_per_node 4 -m casestudy.distiller.train --run full --kind sft
+    """
+    import argparse
+
+    from casestudy.distiller.dataset import read_records, read_topk
+    from casestudy.paths import stage_dir
+
+    ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="profile name or run directory")
+    ap.add_argument("--arm", default="main", help="collection arm: main or control")
+    ap.add_argument("--kind", default="sft", choices=["sft", "topk"])
+    ap.add_argument("--size", default="5m")
+    ap.add_argument("--name", default=None, help="student folder under <run>/distill/students (default: kind-size)")
+    for f in ("max_steps", "batch_size", "grad_accum", "max_len", "warmup_steps", "eval_every", "ckpt_every", "seed"):
+        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig(), f))
+    for f in ("lr", "alpha"):
+        ap.add_argument("--" + f, type=float, default=getattr(TrainConfig(), f))
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args(argv)
+    alpha = (args.alpha or 0.5) if args.kind == "topk" else 0.0  # topk without --alpha mixes half and half
+    cfg = TrainConfig(**{f: getattr(args, f) for f in ("max_steps", "batch_size", "grad_accum", "max_len", "lr",
+                                                       "warmup_steps", "eval_every", "ckpt_every", "seed", "device")},
+                      alpha=alpha)
+    arm = stage_dir(args.run, "collect") / args.arm
+    records = read_records(arm)
+    name = args.name or f"{args.kind}-{args.size}"
+    result = train_student([r for r in records if r["split"] == "train"], read_topk(arm) if alpha else None,
+                           args.size, cfg, stage_dir(args.run, "distill") / "students" / name,
+                           eval_records=[r for r in records if r["split"] == "eval"], name=name, kind=args.kind)
+    print(json.dumps(result.summary(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
