@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS requests (
     completion_tokens INTEGER,
     total_tokens INTEGER,
     batch_rows INTEGER,            -- rows in the batched generate that answered it
+    generate_ms REAL,              -- wall time of that generate call
     latency_ms REAL NOT NULL,
     status INTEGER NOT NULL,       -- HTTP status sent
     error_code TEXT,
@@ -59,6 +60,7 @@ class LedgerRow:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     batch_rows: int | None = None
+    generate_ms: float | None = None
     error_code: str | None = None
     error_message: str | None = None
     body: str | None = None
@@ -72,8 +74,16 @@ class Ledger:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(SCHEMA)
+        self._add_missing_columns()
         self._conn.commit()
         self._lock = threading.Lock()
+
+    def _add_missing_columns(self) -> None:
+        """Ledgers written by an older version gain the newer columns (NULL in old rows)."""
+        have = {info[1] for info in self._conn.execute("PRAGMA table_info(requests)")}
+        for name in LedgerRow.__dataclass_fields__:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE requests ADD COLUMN {name}")
 
     def write(self, row: LedgerRow) -> None:
         values = dict(row.__dict__)

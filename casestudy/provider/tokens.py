@@ -60,7 +60,6 @@ class _Tables:
             self.bytes_to_id.setdefault(self.id_to_bytes[token_id], token_id)
 
 
-
 def _tables(tokenizer: PreTrainedTokenizerBase) -> _Tables:
     # Tokenizers are not hashable by content; one table per tokenizer object.
     cached = getattr(tokenizer, "_casestudy_token_tables", None)

@@ -8,6 +8,7 @@ green here is exactly a token that was boosted during generation.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
@@ -29,9 +30,65 @@ def watermarking_config(settings: WatermarkSettings) -> WatermarkingConfig:
     )
 
 
-def watermark_processor(settings: WatermarkSettings, vocab_size: int, device="cpu") -> WatermarkLogitsProcessor:
-    """The logits processor that adds `bias` to the green tokens' logits."""
-    return watermarking_config(settings).construct_processor(vocab_size, torch.device(device))
+class CachedWatermarkProcessor(WatermarkLogitsProcessor):
+    """transformers' WatermarkLogitsProcessor with its green lists cached.
+
+    Seeding a green list costs a `randperm` of the whole vocabulary (~10 ms on a CPU),
+    once per row and step. With "lefthash" the list depends only on the previous
+    `context_width` tokens, so lists are kept (as boolean masks, LRU) and the bias is
+    added to the whole batch at once. Green lists still come from the parent's own
+    `_get_greenlist_ids`; "selfhash" uses the parent's code unchanged.
+
+    Green lists are always drawn on the CPU: `randperm` on a CUDA generator gives other
+    permutations, and the detector (CPU) must see the lists the server used.
+    """
+
+    def __init__(self, *args, cache_size: int = 1024, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache_size = cache_size
+        self._masks: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
+
+    def greenlist_mask(self, prefix: torch.LongTensor) -> torch.Tensor:
+        """Boolean mask (on the CPU) over the vocabulary of the green tokens after `prefix`."""
+        prefix = prefix.cpu()
+        key = tuple(prefix[-self.context_width:].tolist())
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+            mask[self._get_greenlist_ids(prefix)] = True
+            self._masks[key] = mask
+            if len(self._masks) > self.cache_size:
+                self._masks.popitem(last=False)
+        else:
+            self._masks.move_to_end(key)
+        return mask
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.seeding_scheme != "lefthash" or input_ids.shape[-1] < self.context_width:
+            return super().__call__(input_ids.cpu(), scores.cpu()).to(scores.device)
+        masks = torch.stack([self.greenlist_mask(seq) for seq in input_ids.cpu()]).to(scores.device)
+        # Green lists cover the first `vocab_size` logits; a model may pad its head wider.
+        bias = torch.zeros_like(scores)
+        bias[:, : self.vocab_size] = masks.to(scores.dtype) * self.bias
+        return scores + bias
+
+
+def watermark_processor(settings: WatermarkSettings, vocab_size: int, device=None) -> CachedWatermarkProcessor:
+    """The logits processor that adds `bias` to the green tokens' logits.
+
+    It takes scores on any device; `device` is accepted for older callers and unused,
+    since green lists are always drawn on the CPU.
+    """
+    config = watermarking_config(settings)
+    return CachedWatermarkProcessor(
+        vocab_size=vocab_size,
+        device=torch.device("cpu"),
+        greenlist_ratio=config.greenlist_ratio,
+        bias=config.bias,
+        hashing_key=config.hashing_key,
+        seeding_scheme=config.seeding_scheme,
+        context_width=config.context_width,
+    )
 
 
 def context_size(settings: WatermarkSettings) -> int:
@@ -46,7 +103,7 @@ class GreenScorer:
 
     def __init__(self, settings: WatermarkSettings, vocab_size: int):
         self.settings = settings
-        self.processor = watermark_processor(settings, vocab_size, "cpu")
+        self.processor = watermark_processor(settings, vocab_size)
         self._greenlists: dict[tuple[int, ...], set[int]] = {}
 
     def is_green(self, context: Sequence[int], token: int) -> bool:

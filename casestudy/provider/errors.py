@@ -1,0 +1,48 @@
+"""Errors in OpenAI's format: {"error": {"message", "type", "param", "code"}}."""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+
+UNION_BRANCH_NAMES = {"str", "list[TextPart]", "list[str]", "int", "float", "bool", "none"}
+
+
+class APIError(Exception):
+    """An error the client caused (or a limit it hit), sent as an OpenAI error object."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None,
+                 type: str = "invalid_request_error", headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.type, self.headers = type, headers or {}
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def bad_request(message: str, param: str | None = None, code: str = "invalid_value") -> APIError:
+    return APIError(400, message, code=code, param=param)
+
+
+def from_validation_errors(errors: list[dict]) -> APIError:
+    """The first pydantic error, worded for a client, naming the offending parameter."""
+    error = errors[0]
+    if error["type"] == "json_invalid":
+        return bad_request(f"The request body is not valid JSON: {error.get('ctx', {}).get('error', error['msg'])}.",
+                           code="json_invalid")
+    # Union branches add their type name to the location (e.g. "str"); drop them.
+    loc = [str(part) for part in error.get("loc", ()) if str(part) not in UNION_BRANCH_NAMES]
+    param = ".".join(f"[{p}]" if p.isdigit() else p for p in loc) if loc else None
+    if error["type"] == "missing":
+        return bad_request(f"Missing required parameter: '{param}'.", param, code="missing_required_parameter")
+    if error["type"] == "extra_forbidden":
+        return bad_request(f"Unrecognized request argument supplied: '{param}'.", param, code="unknown_parameter")
+    if error["type"] == "model_type" and not loc:
+        return bad_request("The request body must be a JSON object.", None, code="invalid_type")
+    shown = repr(error.get("input"))
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return bad_request(f"Invalid value for '{param}': {error['msg']} (got {shown}).", param,
+                       code="invalid_type" if error["type"].endswith("_type") else "invalid_value")
