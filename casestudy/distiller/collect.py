@@ -24,6 +24,7 @@ import httpx
 import openai
 from tqdm.auto import tqdm
 
+from casestudy.aio import run_sync
 from casestudy.artifacts import write_json_atomic
 from casestudy.distiller.collect_retry import RetryPolicy, RetryStats, with_retries
 from casestudy.distiller.collect_tokens import TokenMap
@@ -166,8 +167,18 @@ def check_or_reset(arm_dir: Path, settings: CollectSettings, on_change: str) -> 
     os.replace(arm_dir, previous)
 
 
-def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Prompt], extra: dict[str, Any] | None = None) -> dict:
-    """Write manifest.json: settings, prompt hash, counts and content hashes of what is on disk."""
+def prompts_hash(prompts: list[Prompt]) -> str:
+    """A hash of the prompts asked (ids, texts, gold answers), in order."""
+    return hashlib.sha256(json.dumps([p.to_json() for p in prompts], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_manifest(arm_dir: Path) -> dict[str, Any]:
+    path = manifest_path(arm_dir)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Prompt], run: dict[str, Any] | None = None) -> dict:
+    """Write manifest.json: settings, prompt hash, counts, content hashes, and one entry per collection run."""
     records = read_records(arm_dir) if (Path(arm_dir) / "records.jsonl").is_file() else []
     expected = len(prompts) * settings.samples_per_prompt
     by_family: dict[str, int] = {}
@@ -175,10 +186,11 @@ def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Promp
         by_family[r["family"]] = by_family.get(r["family"], 0) + 1
     params = asdict(settings)
     params["retry"] = asdict(settings.retry)
+    runs = read_manifest(arm_dir).get("runs", []) + ([run] if run else [])
     manifest = {
         "generation": settings.generation(),
         "parameters": params,
-        "prompts": {"count": len(prompts), "hash": hashlib.sha256("\n".join(p.id for p in prompts).encode()).hexdigest()[:16]},
+        "prompts": {"count": len(prompts), "hash": prompts_hash(prompts)},
         "counts": {
             "expected": expected,
             "records": len(records),
@@ -188,10 +200,21 @@ def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Promp
         },
         "complete": len(records) == expected,
         "hashes": {"records": content_hash(records)},
-        **(extra or {}),
+        "runs": runs,
+        "wall_seconds": sum(r["wall_seconds"] for r in runs),
     }
     write_json_atomic(manifest_path(arm_dir), manifest)
     return manifest
+
+
+def is_complete(arm_dir: Path, settings: CollectSettings, prompts: list[Prompt]) -> bool:
+    """True when `arm_dir` already holds every record these settings and prompts ask for."""
+    manifest = read_manifest(arm_dir)
+    return (
+        manifest.get("complete", False)
+        and manifest.get("generation") == settings.generation()
+        and manifest.get("prompts", {}).get("hash") == prompts_hash(prompts)
+    )
 
 
 def make_client(settings: CollectSettings) -> openai.AsyncOpenAI:
@@ -213,20 +236,21 @@ async def collect_async(
     progress: bool = True,
     description: str = "collect",
     on_change: str = "error",
-    stop_when_done: asyncio.Event | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> CollectSummary:
     """Collect `samples_per_prompt` completions of every prompt into `arm_dir`.
 
     Only records missing from `arm_dir` are requested. `tokenizer` (the teacher's) maps
     the returned token bytes to ids; `bill(prompt_tokens, completion_tokens)` prices the
-    run so far for the progress bar. `stop_when_done` is set when the call returns.
+    run so far for the progress bar. `run_info` (e.g. the serving device) is kept in
+    the manifest's entry for this run.
     """
     arm_dir = Path(arm_dir)
     ids = [p.id for p in prompts]
     if len(set(ids)) != len(ids):
         raise ValueError("prompts hold duplicate ids")
     check_or_reset(arm_dir, settings, on_change)
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     writer = ArmWriter(arm_dir)
     write_manifest(arm_dir, settings, prompts)
     jobs = [(p, s) for p, s in jobs_for(prompts, settings.samples_per_prompt) if record_id(p.id, s) not in writer.done_ids]
@@ -314,9 +338,10 @@ async def collect_async(
         bar.close()
         writer.close()
         await client.close()
-        write_manifest(arm_dir, settings, prompts)
-        if stop_when_done is not None:
-            stop_when_done.set()
+        run = {"started": started, "wall_seconds": round(time.perf_counter() - start, 3), "collected": bar.n - already,
+               "prompt_tokens": totals["prompt"], "completion_tokens": totals["completion"],
+               "retries": dict(stats.retries), "failed": len(failed), **(run_info or {})}
+        write_manifest(arm_dir, settings, prompts, run)
     return CollectSummary(
         arm_dir=arm_dir,
         expected=already + len(jobs),
@@ -329,18 +354,6 @@ async def collect_async(
         retries=dict(stats.retries),
         dropped_parts=writer.dropped,
     )
-
-
-def run_sync(coroutine):
-    """Run a coroutine to completion, also from inside Jupyter's running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def collect(prompts: list[Prompt], arm_dir: Path, settings: CollectSettings, **kwargs) -> CollectSummary:

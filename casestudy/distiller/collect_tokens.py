@@ -8,17 +8,16 @@ foreign endpoint's model) maps to -1.
 
 from __future__ import annotations
 
-from transformers import PreTrainedTokenizerBase
-
-from casestudy.provider.tokens import token_id_from_bytes
-
 UNKNOWN_ID = -1
 
 
 class TokenMap:
     """bytes -> token id for one tokenizer; -1 for bytes that are no single token."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase):
+    def __init__(self, tokenizer):
+        from casestudy.provider.tokens import token_id_from_bytes  # imports transformers: only when needed
+
+        self.lookup = token_id_from_bytes
         self.tokenizer = tokenizer
         self.cache: dict[bytes, int] = {}
 
@@ -31,7 +30,7 @@ class TokenMap:
         key = bytes(raw)
         if key not in self.cache:
             try:
-                self.cache[key] = token_id_from_bytes(self.tokenizer, key)
+                self.cache[key] = self.lookup(self.tokenizer, key)
             except KeyError:
                 self.cache[key] = UNKNOWN_ID
         return self.cache[key]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,8 @@ def select_prompts(prompts: list[Prompt], num_prompts: int, seed: int = 0) -> li
         keyed += [((i + 0.5) / len(members), rng.random(), p) for i, p in enumerate(members)]
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [p for _, _, p in keyed[:num_prompts]]
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, letters and digits only: the key prompts are de-duplicated on."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

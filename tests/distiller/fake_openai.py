@@ -35,7 +35,7 @@ FOREIGN_WORDS = (" ʘ‿ʘ", " ⟁⟁", " ꙮꙮ")  # no single SmolLM2 token ha
 
 @dataclass
 class FakeConfig:
-    api_key: str = "sk-fake"
+    api_key: str | tuple[str, ...] = "sk-fake"  # one key or several accepted keys
     model: str = "fake-model"
     delay_s: float = 0.0             # added to every answer
     script: list[tuple] = field(default_factory=list)  # actions for the first requests, in order:
@@ -79,7 +79,7 @@ def make_app(config: FakeConfig) -> FastAPI:
         body = await request.json()
         key = request.headers.get("authorization", "").removeprefix("Bearer ")
         config.requests.append({"key": key, "body": body, "time": time.time()})
-        if key != config.api_key:
+        if key not in ((config.api_key,) if isinstance(config.api_key, str) else config.api_key):
             return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
         if body.get("model") != config.model:
             return JSONResponse({"error": {"message": f"no model {body.get('model')!r}"}}, status_code=404)
