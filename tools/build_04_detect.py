@@ -164,10 +164,11 @@ control by Fisher's exact test.
 ("code", r"""
 from casestudy.detection.identity_probes import probe_rate, rate_difference_p_value
 from casestudy.provider.identity import probe_rows
+from casestudy.provider.teacher import resolve_source
 
 probes = probe_rows()
 probe_conversations = [[{"role": "user", "content": p["question"]}] for p in probes]
-teacher_dir = deployment.model_source
+teacher_dir = resolve_source(deployment.model_source)  # the identity-tuned teacher folder
 probe_answers = {"teacher (deployed)": study.cached_answers("probe-teacher", teacher_dir, probe_conversations, out,
                                                             probe_max_tokens, 0.0, seed, device, deployment.system_prompt)}
 for name in ("sft", "topk", "control", "baseline"):
