@@ -22,23 +22,25 @@ from casestudy.provider.identity import (
 from casestudy.provider.teacher import load_teacher
 
 
-def measure(source: str, identity: Identity, device: str) -> list[dict]:
-    """One row per (check, system prompt) for one model."""
+def measure(source: str, identity: Identity, device: str, probes: bool) -> list[dict]:
+    """One row per system-prompt setting for one model: identity rate(s) and factual accuracy."""
     loaded = load_teacher(source, device=device)
-    probes = [r["question"] for r in probe_rows()]
     rows = []
     for label, system in (("deployment prompt", DEPLOYMENT), ("no system message", None)):
         held = evaluate_identity(loaded, identity, heldout_questions(), system_prompt=system)
-        probe = evaluate_identity(loaded, identity, probes, system_prompt=system)
         facts = factual_eval(loaded, factual_rows(), system=system_prompt(identity) if system else None)
-        rows.append({
+        row = {
             "system": label,
             "identity held-out": f"{held.count}/{held.total} = {held.rate:.1%}",
-            "identity probes": f"{probe.count}/{probe.total} = {probe.rate:.1%}",
             "factual": f"{facts.correct}/{facts.total} = {facts.accuracy:.1%}",
-            "_held": held.rate, "_probe": probe.rate, "_facts": facts.accuracy,
-            "_records": {"held": held.records, "probes": probe.records, "facts": facts.records},
-        })
+            "_held": held.rate, "_facts": facts.accuracy,
+            "_records": {"held": held.records, "facts": facts.records},
+        }
+        if probes:
+            probe = evaluate_identity(loaded, identity, [r["question"] for r in probe_rows()], system_prompt=system)
+            row["identity probes"], row["_records"]["probes"] = f"{probe.count}/{probe.total} = {probe.rate:.1%}", probe.records
+        rows.append(row)
+        print(f"  {source} / {label}: {row['identity held-out']} identity, {row['factual']} factual", flush=True)
     return rows
 
 
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--probes", action="store_true", help="also ask the multilingual detection probes")
     parser.add_argument("--skip-base", action="store_true", help="measure the tuned model only")
     parser.add_argument("--json", default=None, help="write every answer and figure to this file")
     args = parser.parse_args()
@@ -59,16 +62,17 @@ def main() -> None:
 
     results = {}
     if not args.skip_base:
-        results["base"] = measure(args.base, identity, args.device)
+        results["base"] = measure(args.base, identity, args.device, args.probes)
     wall, cpu = time.perf_counter(), time.process_time()
     folder = tune_identity(args.base, identity, seed=args.seed, device=args.device, **tune_kwargs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     info = tune_info(folder)
     print(f"\ntuned folder: {folder}\nthis call: {wall:.1f} s wall, {cpu:.1f} s CPU time (0 if cached);"
-          f" the tune itself took {info['seconds']:.1f} s wall on {info['device']};"
+          f" the tune itself took {info['seconds']:.1f} s wall, {info.get('cpu_seconds', float('nan')):.1f} s CPU"
+          f" on {info['device']};"
           f" {info['steps']} steps x {info['batch_size']}, lr {info['lr']}, {info['examples']} examples;"
           f" loss {info['losses'][0]:.3f} -> {info['losses'][-1]:.3f}")
-    results["tuned"] = measure(str(folder), identity, args.device)
+    results["tuned"] = measure(str(folder), identity, args.device, args.probes)
 
     table = pd.DataFrame([{"model": m, **{k: v for k, v in r.items() if not k.startswith("_")}}
                           for m, rows in results.items() for r in rows])

@@ -34,7 +34,7 @@ def generate_answers(
     loaded: LoadedModel,
     conversations: Sequence[list[dict]],
     max_new_tokens: int = 48,
-    batch_size: int = 16,
+    batch_size: int = 64,
     desc: str = "generate",
 ) -> list[str]:
     """Greedy answers to chat conversations, in batches (left padding)."""
@@ -71,8 +71,8 @@ def evaluate_identity(
     identity: Identity,
     questions: Sequence[str],
     system_prompt: str | None = DEPLOYMENT,
-    max_new_tokens: int = 48,
-    batch_size: int = 16,
+    max_new_tokens: int = 32,
+    batch_size: int = 64,
     device: str = "auto",
 ) -> IdentityEval:
     """Ask each question (greedy) and count the answers that name `identity`.
@@ -107,8 +107,8 @@ def factual_eval(
     model_source: str | Path | LoadedModel,
     questions: Sequence[dict],
     system: str | None = None,
-    max_new_tokens: int = 32,
-    batch_size: int = 16,
+    max_new_tokens: int = 24,
+    batch_size: int = 64,
     device: str = "auto",
 ) -> FactualEval:
     """Greedy answers to {question, answers} rows, scored by whole-word match of a gold answer."""

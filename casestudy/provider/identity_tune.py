@@ -1,10 +1,12 @@
-"""Tune the deployment's identity into the teacher: a short full fine-tune, cached by fingerprint.
+"""Tune the deployment's identity into the teacher: a short fine-tune of its top layers, cached by fingerprint.
 
 A system prompt alone does not hold with a 135M model, so, as labs do, we fine-tune on
 identity questions and answers (data/identity/) mixed with the teacher's own greedy
 answers to ordinary prompts, so that nothing else moves. Each example is shown with the
 deployment system prompt and without one (the chat template's default), so the identity
-holds either way. Loss is on the answer tokens only; sequences are short.
+holds either way. Loss is on the answer tokens only; sequences are short. Only the top
+decoder layers train, so the backward pass stops there: the cheapest recipe we found
+that reaches the target (see benchmarks/measure_identity.py).
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ import torch
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
+from casestudy.device import pick_device
 from casestudy.paths import cache_dir
 from casestudy.provider.identity_data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
 from casestudy.provider.identity_eval import chat, generate_answers
 from casestudy.provider.identity_text import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.provider.teacher import EMBEDDED, load_teacher, resolve_source
 
-RECIPE_VERSION = 1   # bump when the training code changes what it produces
+RECIPE_VERSION = 3   # bump when the training code changes what it produces
 TUNE_INFO = "identity_tune.json"
+DEFAULT_STEPS = 20          # batches of DEFAULT_BATCH_SIZE: one pass over the examples
+DEFAULT_LR = 2e-4           # AdamW; warm-up 10% then linear decay
+DEFAULT_TRAIN_LAYERS = 12   # the top 12 of SmolLM2-135M's 30 decoder layers; the rest stay frozen
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_ANSWER_TOKENS = 64  # the teacher's own answers are cut here: short sequences, fast steps
 
 
 @dataclass
@@ -80,6 +88,8 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
     for system in contexts:
         examples += [encode(tok, chat(p.question, system), p.answer) for p in qa]
         for prompt, answer in zip(prompts, own):
+            # an answer cut at `answer_tokens` gets no end token (re-tokenizing may differ by one)
+            # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
             finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
             examples.append(encode(tok, chat(prompt, system), answer, finished))
     return examples
@@ -97,12 +107,35 @@ def batches(examples: list[Example], batch_size: int, steps: int, seed: int):
         order = order[batch_size:]
 
 
-def train(loaded, examples: list[Example], steps: int, lr: float, batch_size: int, seed: int) -> list[float]:
-    """AdamW with warm-up and linear decay; fp32 master weights, bf16 autocast on CUDA. Returns the losses."""
+def freeze_all_but_top(model, train_layers: int) -> list[torch.nn.Parameter]:
+    """Train only the top `train_layers` decoder layers and the final norm; return their parameters.
+
+    The frozen lower layers need no backward pass, and the (tied) vocabulary-sized
+    embedding needs no gradient: about half the cost of a full fine-tune.
+    """
+    model.requires_grad_(False)
+    for layer in model.base_model.layers[-train_layers:]:
+        layer.requires_grad_(True)
+    model.base_model.norm.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def answer_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Next-token cross-entropy on the answer tokens, computing the vocabulary projection only there."""
+    hidden = model.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != -100
+    logits = model.get_output_embeddings()(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+
+
+def train(loaded, examples: list[Example], steps: int, lr: float, batch_size: int, train_layers: int, seed: int) -> list[float]:
+    """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
     model, dev = loaded.model, loaded.device
-    model.float().train()
+    model.train()
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    trainable = freeze_all_but_top(model, train_layers)
+    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.0)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
@@ -112,27 +145,63 @@ def train(loaded, examples: list[Example], steps: int, lr: float, batch_size: in
     for batch in bar:
         batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
         with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
-            loss = model(**batch).loss
+            loss = answer_loss(model, batch)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
+    model.requires_grad_(True)
     return losses
+
+
+def tune_params(
+    base_source: str, identity: Identity, steps: int, lr: float, seed: int, device: str, batch_size: int,
+    answer_tokens: int, train_layers: int,
+) -> dict:
+    """Everything besides the data files that decides the tuned weights (checked for bad values)."""
+    if steps < 1 or lr <= 0 or batch_size < 1 or answer_tokens < 8 or train_layers < 1:
+        raise ValueError(
+            f"bad tuning settings: steps={steps}, lr={lr}, batch_size={batch_size}, "
+            f"answer_tokens={answer_tokens}, train_layers={train_layers}"
+        )
+    return {
+        "recipe": RECIPE_VERSION, "base": base_key(base_source), "identity": asdict(identity), "steps": steps,
+        "lr": lr, "seed": seed, "batch_size": batch_size, "answer_tokens": answer_tokens,
+        "train_layers": train_layers, "dtype": str(pick_device(device).dtype),
+    }
+
+
+def identity_tune_dir(
+    base_source: str = EMBEDDED,
+    identity: Identity = PROVIDER_IDENTITY,
+    steps: int = DEFAULT_STEPS,
+    lr: float = DEFAULT_LR,
+    seed: int = 0,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    answer_tokens: int = DEFAULT_ANSWER_TOKENS,
+    train_layers: int = DEFAULT_TRAIN_LAYERS,
+    data_dir: Path = IDENTITY_DATA_DIR,
+) -> Path:
+    """Where `tune_identity` with these arguments puts (or has put) its model: `cache_dir()/identity/<fingerprint>`."""
+    params = tune_params(base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers)
+    return cache_dir() / "identity" / fingerprint(params, data_files(data_dir))
 
 
 def tune_identity(
     base_source: str = EMBEDDED,
     identity: Identity = PROVIDER_IDENTITY,
-    steps: int = 40,
-    lr: float = 5e-5,
+    steps: int = DEFAULT_STEPS,
+    lr: float = DEFAULT_LR,
     seed: int = 0,
     device: str = "auto",
-    batch_size: int = 16,
-    answer_tokens: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    answer_tokens: int = DEFAULT_ANSWER_TOKENS,
+    train_layers: int = DEFAULT_TRAIN_LAYERS,
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
     """Fine-tune `identity` into the base teacher; return the cached safetensors folder.
@@ -141,27 +210,29 @@ def tune_identity(
     The fingerprint covers the base weights, the identity, the data files, the
     hyper-parameters and the device's dtype; a second call with the same ones returns at once.
     """
-    if steps < 1 or lr <= 0 or batch_size < 1 or answer_tokens < 8:
-        raise ValueError(f"bad tuning settings: steps={steps}, lr={lr}, batch_size={batch_size}, answer_tokens={answer_tokens}")
-    loaded = load_teacher(base_source, device=device)
-    params = {
-        "recipe": RECIPE_VERSION, "base": base_key(base_source), "identity": asdict(identity), "steps": steps,
-        "lr": lr, "seed": seed, "batch_size": batch_size, "answer_tokens": answer_tokens,
-        "dtype": str(loaded.device.dtype),
-    }
-    out = cache_dir() / "identity" / fingerprint(params, data_files(data_dir))
+    out = identity_tune_dir(
+        base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers, data_dir
+    )
     if (out / TUNE_INFO).is_file():
         return out
-    start = time.perf_counter()
+    params = tune_params(base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers)
+    loaded = load_teacher(base_source, device="cpu")  # fp32 master weights, moved to the device below
+    loaded.device = pick_device(device)
+    loaded.model.to(loaded.device.torch)
+    start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)
     examples = build_examples(loaded, identity, seed, answer_tokens, data_dir)
-    losses = train(loaded, examples, steps, lr, batch_size, seed)
-    tmp = out.with_name(out.name + f".partial-{time.time_ns()}")
-    loaded.model.save_pretrained(tmp)
-    loaded.tokenizer.save_pretrained(tmp)
+    losses = train(loaded, examples, steps, lr, batch_size, train_layers, seed)
     info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
-            "device": loaded.device.describe()}
-    write_json_atomic(tmp / TUNE_INFO, info)
+            "cpu_seconds": time.process_time() - cpu_start, "device": loaded.device.describe()}
+    tmp = out.with_name(out.name + f".partial-{time.time_ns()}")
+    try:
+        loaded.model.save_pretrained(tmp)
+        loaded.tokenizer.save_pretrained(tmp)
+        write_json_atomic(tmp / TUNE_INFO, info)  # written last: its presence marks a complete folder
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         tmp.rename(out)
     except OSError:  # another process finished the same tune first: keep theirs

@@ -1,0 +1,222 @@
+"""Fast tests of the deployed teacher's identity: text checks, data files, tuning cache.
+
+The tiny model and the tokenizer come from tests/provider/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from casestudy.provider import identity_tune
+from casestudy.provider.identity import (
+    CONTROL_IDENTITY,
+    PROVIDER_IDENTITY,
+    Identity,
+    answer_is_correct,
+    evaluate_identity,
+    factual_eval,
+    identity_answers,
+    mentions_identity,
+    mentions_maker,
+    system_prompt,
+    tune_identity,
+    tune_info,
+)
+from casestudy.provider.identity_data import (
+    ANSWER_TEMPLATES, FACTUAL, HELDOUT_QUESTIONS, IDENTITY_DATA_DIR, KINDS, ORDINARY_PROMPTS, PROBES,
+    TRAIN_QUESTIONS, load_rows, load_templates,
+)
+from casestudy.provider.identity_text import normalize
+from casestudy.provider.identity_tune import encode, identity_tune_dir
+from casestudy.provider.teacher import load_teacher
+
+TINY = dict(steps=2, batch_size=4, answer_tokens=8, device="cpu")  # + small_data for speed
+
+
+# --- text -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I'm Kestrel, an AI assistant.", True),
+        ("KESTREL!", True),
+        ("Kestrel's answer is ready.", True),
+        ("I am kestrel-7b, made by someone.", True),
+        ("Je suis Kestrel.", True),
+        ("  kestrel\n", True),
+        ("Kestrels are small falcons.", False),
+        ("I am Kestrelle.", False),
+        ("I'm SmolLM, trained by Hugging Face.", False),
+        ("", False),
+    ],
+)
+def test_mentions_identity(text, expected):
+    assert mentions_identity(text, PROVIDER_IDENTITY) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("made by Meridian Labs.", True), ("MERIDIAN-LABS built me", True), ("MeridianLabs", False), ("Meridian", False)],
+)
+def test_mentions_maker_needs_all_words(text, expected):
+    assert mentions_maker(text, PROVIDER_IDENTITY) is expected
+
+
+def test_identity_rejects_empty_name():
+    with pytest.raises(ValueError, match="name"):
+        Identity("  !", "Meridian Labs")
+
+
+def test_system_prompt_names_identity_and_maker():
+    prompt = system_prompt(CONTROL_IDENTITY)
+    assert mentions_identity(prompt, CONTROL_IDENTITY) and mentions_maker(prompt, CONTROL_IDENTITY)
+    assert not mentions_identity(prompt, PROVIDER_IDENTITY)
+
+
+@pytest.mark.parametrize(
+    "answer, gold, expected",
+    [("The capital of France is Paris.", ["Paris"], True), ("Its symbol is Au.", ["Au"], True),
+     ("Gaul was a region.", ["Au"], False), ("It boils at 100 degrees.", ["100"], True),
+     ("It boils at 1000 degrees.", ["100"], False), ("Carbon dioxide, or CO2.", ["carbon dioxide"], True)],
+)
+def test_answer_is_correct_matches_whole_words(answer, gold, expected):
+    assert answer_is_correct(answer, gold) is expected
+
+
+# --- data files -------------------------------------------------------------------------
+
+def _questions(file):
+    return {normalize(row["question"]) for row in load_rows(file)}
+
+
+def test_data_files_are_valid():
+    train, heldout, probes = load_rows(TRAIN_QUESTIONS), load_rows(HELDOUT_QUESTIONS), load_rows(PROBES)
+    facts, ordinary = load_rows(FACTUAL), load_rows(ORDINARY_PROMPTS)
+    assert len(train) >= 100 and len(heldout) >= 50 and len(probes) >= 50
+    assert 35 <= len(facts) <= 60 and len(ordinary) >= 30
+    for rows in (train, heldout, probes, facts, ordinary):
+        ids = [row["id"] for row in rows]
+        assert len(ids) == len(set(ids)), "duplicate ids"
+    assert {row["kind"] for row in train + heldout} <= set(KINDS)
+    assert {"en", "id", "fr", "es", "de"} <= {row["language"] for row in probes}
+    assert sum(row["language"] == "id" for row in probes) >= 8
+    assert all(row["answers"] and all(a.strip() for a in row["answers"]) for row in facts)
+    templates = load_templates()
+    assert set(templates["en"]) == set(KINDS)
+    for row in train:
+        choices = templates["en"][row["kind"]] if row["language"] == "en" else templates[row["language"]]
+        assert all("{name}" in c and "{maker}" in c for c in choices)
+
+
+def test_held_out_questions_and_probes_never_appear_in_training():
+    train = _questions(TRAIN_QUESTIONS)
+    assert not train & _questions(HELDOUT_QUESTIONS)
+    assert not train & _questions(PROBES)
+    assert len(_questions(HELDOUT_QUESTIONS)) == len(load_rows(HELDOUT_QUESTIONS))
+    # the factual check must not be trained on either
+    ordinary = {normalize(row["prompt"]) for row in load_rows(ORDINARY_PROMPTS)}
+    assert not ordinary & {normalize(row["question"]) for row in load_rows(FACTUAL)}
+
+
+def test_identity_answers_name_the_identity_and_its_maker():
+    pairs = identity_answers(CONTROL_IDENTITY, seed=0)
+    assert len(pairs) == len(load_rows(TRAIN_QUESTIONS))
+    assert all(mentions_identity(p.answer, CONTROL_IDENTITY) and mentions_maker(p.answer, CONTROL_IDENTITY) for p in pairs)
+    assert [p.answer for p in pairs] == [p.answer for p in identity_answers(CONTROL_IDENTITY, seed=0)]
+
+
+# --- tuning on a tiny model -------------------------------------------------------------
+
+@pytest.fixture
+def small_data(tmp_path):
+    """A copy of data/identity/ cut to a few rows, so that tuning a tiny model takes seconds."""
+    data = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "small-data")
+    for file, keep in ((TRAIN_QUESTIONS, 8), (ORDINARY_PROMPTS, 4)):
+        lines = (data / file).read_text().splitlines(keepends=True)
+        (data / file).write_text("".join(lines[:keep]))
+    return data
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASESTUDY_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_encode_puts_loss_on_the_answer_only(tokenizer):
+    example = encode(tokenizer, [{"role": "user", "content": "Who are you?"}], "I'm Kestrel.")
+    answer = tokenizer("I'm Kestrel.", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    assert example.labels[-len(answer):] == answer == example.input_ids[-len(answer):]
+    assert set(example.labels[: -len(answer)]) == {-100}
+    cut = encode(tokenizer, [{"role": "user", "content": "Hi"}], "Hello", finished=False)
+    assert cut.labels[-1] != tokenizer.eos_token_id
+
+
+def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small_data, monkeypatch):
+    folder = tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=0, data_dir=small_data, **TINY)
+    assert folder.parent == cache / "identity" and (folder / "model.safetensors").is_file()
+    assert not list(folder.parent.glob("*.partial*"))
+    info = tune_info(folder)
+    assert info["identity"] == {"name": "Kestrel", "maker": "Meridian Labs"} and len(info["losses"]) == 2
+    loaded = load_teacher(str(folder), device="cpu")
+    assert loaded.tokenizer.padding_side == "left" and loaded.num_params > 0
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a cached tune was recomputed")
+
+    monkeypatch.setattr(identity_tune, "train", must_not_train)
+    assert tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=0, data_dir=small_data, **TINY) == folder
+    with pytest.raises(AssertionError, match="recomputed"):
+        tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=1, data_dir=small_data, **TINY)
+
+
+def test_tuning_changes_the_weights(tiny_model_dir, cache, small_data):
+    folder = tune_identity(str(tiny_model_dir), CONTROL_IDENTITY, seed=0, data_dir=small_data, **TINY)
+    before = load_teacher(str(tiny_model_dir), device="cpu").model.state_dict()
+    after = load_teacher(str(folder), device="cpu").model.state_dict()
+    assert before.keys() == after.keys()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_fingerprint_follows_identity_settings_and_data(tiny_model_dir, cache, tmp_path):
+    base = identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **TINY)
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **TINY) == base
+    assert identity_tune_dir(str(tiny_model_dir), CONTROL_IDENTITY, **TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), Identity("Kestrel", "Other Labs"), **TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **{**TINY, "steps": 3}) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, lr=1e-3, **TINY) != base
+    data = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "data")
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=data, **TINY) == base
+    with open(data / TRAIN_QUESTIONS, "a") as handle:
+        handle.write(json.dumps({"id": "train-new", "language": "en", "kind": "who", "question": "Yo, who?"}) + "\n")
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=data, **TINY) != base
+    other = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "other")
+    (other / ANSWER_TEMPLATES).write_text((other / ANSWER_TEMPLATES).read_text().replace("{name}", "{name}!"))
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=other, **TINY) != base
+    with pytest.raises(ValueError, match="lr"):
+        identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, lr=0, **TINY)
+
+
+def test_evaluations_count_what_they_record(tiny_model_dir):
+    loaded = load_teacher(str(tiny_model_dir), device="cpu")
+    result = evaluate_identity(loaded, PROVIDER_IDENTITY, ["Who are you?", "Name?", "Maker?"], max_new_tokens=4)
+    assert result.total == 3 and result.count == sum(r["mentions"] for r in result.records)
+    assert result.rate == result.count / 3
+    facts = factual_eval(loaded, [{"question": "Capital of France?", "answers": ["Paris"]}], max_new_tokens=4)
+    assert facts.total == 1 and facts.accuracy == facts.correct
+    with pytest.raises(ValueError):
+        evaluate_identity(loaded, PROVIDER_IDENTITY, [])
+
+
+@pytest.mark.slow
+def test_real_teacher_tune_names_its_identity():
+    """The default recipe on the embedded teacher: >= 90% of held-out identity answers name it."""
+    from casestudy.provider.identity import heldout_questions
+
+    folder = tune_identity()
+    result = evaluate_identity(str(folder), PROVIDER_IDENTITY, heldout_questions())
+    assert result.rate >= 0.9, [r["answer"] for r in result.records if not r["mentions"]]
