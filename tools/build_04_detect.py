@@ -55,7 +55,7 @@ from casestudy.distiller.dataset import read_records
 from casestudy.distiller.prompts import load_prompts
 from casestudy.detection import study
 from casestudy.detection.radioactivity import PairScorer, wrong_key_p_values, calibration
-from casestudy.provider.identity import PROVIDER_IDENTITY, CONTROL_IDENTITY
+from casestudy.provider.identity import PROVIDER_IDENTITY, mentions_identity
 
 run = run_dir(profile)
 out = stage_dir(run, "detect")
@@ -78,9 +78,16 @@ same OpenAI-compatible server, without a watermark of its own, and asked the sam
 questions through the `openai` client.
 """),
 ("code", r"""
-conversations = study.query_conversations(load_prompts(), num_queries, seed)
-answers = {name: study.cached_answers(name, path, conversations, out, query_max_tokens, query_temperature, seed, device)
-           for name, path in students.items()}
+from casestudy.detection.study import QuerySet
+from casestudy.provider.identity import probe_rows
+
+probes = probe_rows()
+watermark_queries = QuerySet(study.query_conversations(load_prompts(), num_queries, seed), query_max_tokens, query_temperature)
+probe_queries = QuerySet([[{"role": "user", "content": p["question"]}] for p in probes], probe_max_tokens, 0.0)
+conversations = watermark_queries.conversations
+student_answers = {name: study.ask_model(name, path, {"watermark": watermark_queries, "probes": probe_queries}, out, seed, device)
+                   for name, path in students.items()}
+answers = {name: a["watermark"] for name, a in student_answers.items()}
 checkpoints = sorted({q for q in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if q < num_queries} | {num_queries})
 curves = study.radioactivity_curves(tokenizer, conversations, answers, scorer, checkpoints)
 final = curves[curves.queries == num_queries].set_index("model")[["scored", "green", "green_share", "p_value"]]
@@ -135,8 +142,8 @@ for share in dose_shares:
     result = train_student(watermark_mix(main_train, control_train, share, total, seed), config=dose_student_size,
                            train=TrainConfig(max_steps=dose_steps, seed=seed, device=device),
                            out_dir=out / "students" / name, name=name, kind="dose", progress=False)
-    dose_answers[share] = study.cached_answers(name, out / "students" / name, conversations, out,
-                                               query_max_tokens, query_temperature, seed, device)
+    dose_answers[share] = study.ask_model(name, out / "students" / name, {"watermark": watermark_queries},
+                                          out, seed, device)["watermark"]
 dose = (study.radioactivity_curves(tokenizer, conversations, {f"{s:.2f}": a for s, a in dose_answers.items()},
                                    scorer, [num_queries])
         .rename(columns={"model": "watermarked_share"}))
@@ -163,18 +170,12 @@ control by Fisher's exact test.
 """),
 ("code", r"""
 from casestudy.detection.identity_probes import probe_rate, rate_difference_p_value
-from casestudy.provider.identity import probe_rows
 from casestudy.provider.teacher import resolve_source
 
-probes = probe_rows()
-probe_conversations = [[{"role": "user", "content": p["question"]}] for p in probes]
-teacher_dir = resolve_source(deployment.model_source)  # the identity-tuned teacher folder
-probe_answers = {"teacher (deployed)": study.cached_answers("probe-teacher", teacher_dir, probe_conversations, out,
-                                                            probe_max_tokens, 0.0, seed, device, deployment.system_prompt)}
-for name in ("sft", "topk", "control", "baseline"):
-    if name in students:
-        probe_answers[name] = study.cached_answers(f"probe-{name}", students[name], probe_conversations, out,
-                                                   probe_max_tokens, 0.0, seed, device)
+teacher_dir = resolve_source(deployment.model_source)  # the deployed teacher's weights
+probe_answers = {"teacher (deployed)": study.ask_model("teacher", teacher_dir, {"probes": probe_queries}, out, seed,
+                                                       device, deployment.system_prompt)["probes"]}
+probe_answers |= {name: a["probes"] for name, a in student_answers.items()}
 rates = {name: probe_rate(name, texts, PROVIDER_IDENTITY) for name, texts in probe_answers.items()}
 identity = pd.DataFrame([{"model": r.model, "named": r.named, "probes": r.total, "rate": r.rate,
                           "ci_low": r.low, "ci_high": r.high,
@@ -189,7 +190,7 @@ ax.errorbar(identity.rate, identity.index, xerr=[identity.rate - identity.ci_low
 ax.set(xlim=(-0.02, 1.02), xlabel=f"share of {len(probes)} probes naming '{PROVIDER_IDENTITY.name}' (95% CI)",
        title="Identity probes"); ax.invert_yaxis(); plt.show()
 by_language = pd.DataFrame({"language": [p["language"] for p in probes],
-                            **{name: [PROVIDER_IDENTITY.name.lower() in t.lower() for t in texts]
+                            **{name: [mentions_identity(t, PROVIDER_IDENTITY) for t in texts]
                                for name, texts in probe_answers.items()}}).groupby("language").mean()
 by_language.round(2)
 """),
@@ -244,10 +245,10 @@ for label, records in evasion_sets.items():
     name = f"evasion-{label}"
     train_student(records, config=dose_student_size, train=TrainConfig(max_steps=dose_steps, seed=seed, device=device),
                   out_dir=out / "students" / name, name=name, kind="evasion", progress=False)
-    wm_answers = study.cached_answers(name, out / "students" / name, conversations, out, query_max_tokens,
-                                      query_temperature, seed, device)
-    probe = probe_rate(name, study.cached_answers(f"probe-{name}", out / "students" / name, probe_conversations, out,
-                                                  probe_max_tokens, 0.0, seed, device), PROVIDER_IDENTITY)
+    asked = study.ask_model(name, out / "students" / name, {"watermark": watermark_queries, "probes": probe_queries},
+                            out, seed, device)
+    wm_answers = asked["watermark"]
+    probe = probe_rate(name, asked["probes"], PROVIDER_IDENTITY)
     wm = study.radioactivity_curves(tokenizer, conversations, {name: wm_answers}, scorer, [num_queries]).iloc[0]
     evasion.append({"training data": label, "records": len(records), "identity rate": probe.rate,
                     "identity p vs control": rate_difference_p_value(probe, rates["control"]),

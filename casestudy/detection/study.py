@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -11,7 +12,8 @@ import pandas as pd
 
 from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.detection.radioactivity import PairScorer, distinct_pairs, p_values_by_queries
-from casestudy.detection.suspects import query_model, suspect_settings
+from casestudy.detection.suspects import ask, suspect_settings
+from casestudy.provider.server import running_server
 from casestudy.provider.settings import ProviderSettings
 
 
@@ -31,28 +33,47 @@ def query_conversations(prompts: Sequence, n: int, seed: int = 0) -> list[list[d
     return [[dict(m) for m in p.messages] for p in chosen]
 
 
-def cached_answers(
+@dataclass(frozen=True)
+class QuerySet:
+    """One batch of questions for a model, asked under the same generation settings."""
+    conversations: list
+    max_tokens: int
+    temperature: float
+
+
+def ask_model(
     name: str,
     model_dir: Path,
-    conversations: Sequence[list[dict]],
+    query_sets: dict[str, QuerySet],
     out_dir: Path,
-    max_tokens: int,
-    temperature: float,
     seed: int,
     device: str = "auto",
     system_prompt: str = "",
-) -> list[str]:
-    """Query a model served as a black box, or reuse the answers of an identical earlier query."""
-    params = {"conversations": list(conversations), "max_tokens": max_tokens, "temperature": temperature,
-              "seed": seed, "system_prompt": system_prompt}
-    key = fingerprint(params, sorted(Path(model_dir).glob("*.safetensors")))
-    path = Path(out_dir) / "answers" / f"{name}.json"
-    if path.is_file() and json.loads(path.read_text()).get("fingerprint") == key:
-        return json.loads(path.read_text())["answers"]
-    settings = suspect_settings(Path(model_dir), Path(out_dir) / "servers", name, device, system_prompt)
-    answers = query_model(settings, conversations, max_tokens, temperature, seed)
-    write_json_atomic(path, {"fingerprint": key, "model_dir": str(model_dir), "answers": answers})
-    return answers
+) -> dict[str, list[str]]:
+    """Answers of one model, served as a black box, to each query set.
+
+    Answers are cached per set under `<out_dir>/answers/<name>-<set>.json`, keyed by the
+    model's weights and the questions; the server is started once, and only if some set
+    has no fresh cached answers.
+    """
+    weights = sorted(Path(model_dir).glob("*.safetensors"))
+    answers, missing = {}, {}
+    for label, queries in query_sets.items():
+        key = fingerprint({**asdict(queries), "seed": seed, "system_prompt": system_prompt}, weights)
+        path = Path(out_dir) / "answers" / f"{name}-{label}.json"
+        if path.is_file() and json.loads(path.read_text()).get("fingerprint") == key:
+            answers[label] = json.loads(path.read_text())["answers"]
+        else:
+            missing[label] = (queries, key, path)
+    if missing:
+        settings = suspect_settings(Path(model_dir), Path(out_dir) / "servers", name, device, system_prompt)
+        with running_server(settings) as server:
+            api_key = server.create_account("provider-investigator")
+            for label, (queries, key, path) in missing.items():
+                answers[label] = ask(server, api_key, settings.model_name, queries.conversations,
+                                     queries.max_tokens, queries.temperature, seed)
+                write_json_atomic(path, {"fingerprint": key, "model_dir": str(model_dir), "answers": answers[label]})
+    return {label: answers[label] for label in query_sets}
 
 
 def token_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:

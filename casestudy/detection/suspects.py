@@ -43,6 +43,15 @@ async def _ask_all(client, model: str, conversations, max_tokens, temperature, s
         await client.close()
 
 
+def ask(server, api_key: str, model: str, conversations: Sequence[list[dict]], max_tokens: int,
+        temperature: float = 1.0, seed: int = 0, concurrency: int = 32) -> list[str]:
+    """Send every conversation to a running server through the openai client, concurrently
+    (so that its dynamic batching answers them together); answers in the same order."""
+    client = server.async_client(api_key, max_retries=5)
+    return run_sync(_ask_all(client, model, list(conversations), max_tokens, temperature, seed, concurrency,
+                             desc=f"querying {model}"))
+
+
 def query_model(
     settings: ProviderSettings,
     conversations: Sequence[list[dict]],
@@ -51,12 +60,7 @@ def query_model(
     seed: int = 0,
     concurrency: int = 32,
 ) -> list[str]:
-    """Start the deployment, send every conversation through the openai client, stop it.
-
-    Returns the completion texts in the order of `conversations`. Requests go out
-    concurrently so that the server's dynamic batching answers them together.
-    """
+    """Start the deployment, ask every conversation as a new customer, stop it."""
     with running_server(settings) as server:
-        client = server.async_client(server.create_account("detective"), max_retries=5)
-        return run_sync(_ask_all(client, settings.model_name, list(conversations), max_tokens, temperature,
-                                    seed, concurrency, desc=f"querying {settings.model_name}"))
+        return ask(server, server.create_account("detective"), settings.model_name, conversations, max_tokens,
+                   temperature, seed, concurrency)
