@@ -84,10 +84,8 @@ class PairScorer:
         self.vocab_size = vocab_size
 
     def green_mask(self, context: tuple[int, ...]) -> torch.Tensor:
-        ids = self.processor._get_greenlist_ids(torch.tensor(context, dtype=torch.long))
-        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
-        mask[ids] = True
-        return mask
+        """Boolean mask over the vocabulary: the green list after `context` (the provider's own)."""
+        return self.processor.greenlist_mask(torch.tensor(context, dtype=torch.long))
 
     def verdicts(self, pairs: Sequence[Pair]) -> np.ndarray:
         """Boolean array, one verdict per pair, in the order given."""
