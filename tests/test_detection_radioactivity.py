@@ -61,6 +61,7 @@ def test_watermarked_text_is_flagged_and_wrong_keys_are_calibrated():
     scorer = PairScorer(settings, VOCAB)
     curve = p_values_by_queries(completions, prompts, scorer, checkpoints=[1, 3, 5])
     assert list(curve.queries) == [1, 3, 5]
+    assert list(curve.scored) == [len(distinct_pairs(completions[:q], prompts[:q], 1)) for q in (1, 3, 5)]
     assert curve.p_value.is_monotonic_decreasing and curve.p_value.iloc[-1] < 1e-30
     pairs = distinct_pairs(completions, prompts, 1)
     wrong = wrong_key_p_values(pairs, settings, VOCAB, num_keys=100, seed=1)

@@ -54,17 +54,27 @@ def sequence_pairs(token_ids: Sequence[int], width: int) -> list[Pair]:
     return [(tuple(ids[i - width:i]), ids[i]) for i in range(width, len(ids))]
 
 
-def distinct_pairs(completions: Iterable[Sequence[int]], prompts: Iterable[Sequence[int]], width: int) -> list[Pair]:
-    """Pairs of all completions, each once (first occurrence order), minus their prompt's pairs."""
+def distinct_pairs_by_query(
+    completions: Iterable[Sequence[int]], prompts: Iterable[Sequence[int]], width: int
+) -> tuple[list[Pair], list[int]]:
+    """Pairs of all completions, each once (first occurrence order), minus their prompt's pairs;
+    and, after each query, how many pairs the first queries contribute (a prefix of the list)."""
     seen: set[Pair] = set()
     ordered: list[Pair] = []
+    counts: list[int] = []
     for completion, prompt in zip(completions, prompts, strict=True):
         in_prompt = set(sequence_pairs(prompt, width))
         for pair in sequence_pairs(completion, width):
             if pair not in in_prompt and pair not in seen:
                 seen.add(pair)
                 ordered.append(pair)
-    return ordered
+        counts.append(len(ordered))
+    return ordered, counts
+
+
+def distinct_pairs(completions: Iterable[Sequence[int]], prompts: Iterable[Sequence[int]], width: int) -> list[Pair]:
+    """Pairs of all completions, each once (first occurrence order), minus their prompt's pairs."""
+    return distinct_pairs_by_query(completions, prompts, width)[0]
 
 
 class PairScorer:
@@ -110,11 +120,11 @@ def p_values_by_queries(
     checkpoints: Sequence[int],
 ) -> pd.DataFrame:
     """The test's p-value after the first q queries, for each q in `checkpoints`."""
-    pairs = distinct_pairs(completions, prompts, scorer.width)
+    pairs, counts = distinct_pairs_by_query(completions, prompts, scorer.width)
     verdicts = scorer.verdicts(pairs)
     rows = []
     for q in sorted(set(min(q, len(completions)) for q in checkpoints)):
-        n = len(distinct_pairs(completions[:q], prompts[:q], scorer.width))  # a prefix of `pairs`
+        n = counts[q - 1] if q else 0
         green = int(verdicts[:n].sum())
         rows.append({"queries": q, "scored": n, "green": green,
                      "p_value": binomial_p_value(green, n, scorer.settings.greenlist_ratio)})
