@@ -19,6 +19,7 @@ from casestudy.provider.identity import (
     DEPLOYMENT, PROVIDER_IDENTITY, Identity, evaluate_identity, factual_eval, factual_rows,
     heldout_questions, probe_rows, system_prompt, tune_identity, tune_info,
 )
+from casestudy.provider.identity_tune import TuneSettings
 from casestudy.provider.teacher import load_teacher
 
 
@@ -58,13 +59,14 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every answer and figure to this file")
     args = parser.parse_args()
     identity = Identity(args.name, args.maker)
-    tune_kwargs = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
+    overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
+    settings = TuneSettings(seed=args.seed, device=args.device, **overrides)
 
     results = {}
     if not args.skip_base:
         results["base"] = measure(args.base, identity, args.device, args.probes)
     wall, cpu = time.perf_counter(), time.process_time()
-    folder = tune_identity(args.base, identity, seed=args.seed, device=args.device, **tune_kwargs)
+    folder = tune_identity(args.base, identity, settings)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     info = tune_info(folder)
     print(f"\ntuned folder: {folder}\nthis call: {wall:.1f} s wall, {cpu:.1f} s CPU time (0 if cached);"

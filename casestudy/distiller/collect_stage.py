@@ -97,12 +97,13 @@ def watermark_key(seed: int) -> int:
 def deployment(collect_dir: Path, arm: str, params: StageParams):
     """ProviderSettings of the main or control deployment (tunes the identity on first use, cached)."""
     from casestudy.provider.identity import CONTROL_IDENTITY, PROVIDER_IDENTITY, system_prompt, tune_identity
+    from casestudy.provider.identity_tune import TuneSettings
     from casestudy.provider.settings import ProviderSettings, WatermarkSettings
 
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, not {arm!r}")
     identity = PROVIDER_IDENTITY if arm == "main" else CONTROL_IDENTITY
-    source = str(tune_identity(params.teacher, identity, seed=params.seed, device=params.device)) \
+    source = str(tune_identity(params.teacher, identity, TuneSettings(seed=params.seed, device=params.device))) \
         if params.tune_identity else params.teacher
     provider_dir = Path(collect_dir) / PROVIDER_DIR
     return ProviderSettings(

@@ -1,7 +1,7 @@
 """The deployed teacher's identity (issue 3, item 5): public API.
 
     Identity, PROVIDER_IDENTITY, CONTROL_IDENTITY, system_prompt, mentions_identity
-    tune_identity(...) -> Path          the identity fine-tuned in, cached
+    tune_identity(base, identity, TuneSettings()) -> Path   the identity fine-tuned in, cached
     evaluate_identity(...) -> IdentityEval, factual_accuracy(...) -> float
     heldout_questions(), probe_rows(), factual_rows()   the data in data/identity/
 """

@@ -29,9 +29,9 @@ from casestudy.provider.identity_eval import chat, generate_answers
 from casestudy.provider.identity_text import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.provider.teacher import EMBEDDED, load_teacher, resolve_source
 
-RECIPE_VERSION = 3   # bump when the training code changes what it produces
+RECIPE_VERSION = 4   # bump when the training code changes what it produces
 TUNE_INFO = "identity_tune.json"
-DEFAULT_STEPS = 20          # batches of DEFAULT_BATCH_SIZE: one pass over the examples
+DEFAULT_STEPS = 28          # batches of DEFAULT_BATCH_SIZE: one pass over the 448 examples
 DEFAULT_LR = 2e-4           # AdamW; warm-up 10% then linear decay
 DEFAULT_TRAIN_LAYERS = 12   # the top 12 of SmolLM2-135M's 30 decoder layers; the rest stay frozen
 DEFAULT_BATCH_SIZE = 16
@@ -129,19 +129,19 @@ def answer_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
 
 
-def train(loaded, examples: list[Example], steps: int, lr: float, batch_size: int, train_layers: int, seed: int) -> list[float]:
+def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[float]:
     """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
-    model, dev = loaded.model, loaded.device
+    model, dev, steps = loaded.model, loaded.device, settings.steps
     model.train()
-    torch.manual_seed(seed)
-    trainable = freeze_all_but_top(model, train_layers)
-    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.0)
+    torch.manual_seed(settings.seed)
+    trainable = freeze_all_but_top(model, settings.train_layers)
+    optimizer = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=0.0)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
     )
     losses = []
-    bar = tqdm(batches(examples, batch_size, steps, seed), total=steps, desc="identity tune")
+    bar = tqdm(batches(examples, settings.batch_size, steps, settings.seed), total=steps, desc="identity tune")
     for batch in bar:
         batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
         with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
@@ -158,50 +158,44 @@ def train(loaded, examples: list[Example], steps: int, lr: float, batch_size: in
     return losses
 
 
-def tune_params(
-    base_source: str, identity: Identity, steps: int, lr: float, seed: int, device: str, batch_size: int,
-    answer_tokens: int, train_layers: int,
-) -> dict:
-    """Everything besides the data files that decides the tuned weights (checked for bad values)."""
-    if steps < 1 or lr <= 0 or batch_size < 1 or answer_tokens < 8 or train_layers < 1:
-        raise ValueError(
-            f"bad tuning settings: steps={steps}, lr={lr}, batch_size={batch_size}, "
-            f"answer_tokens={answer_tokens}, train_layers={train_layers}"
-        )
-    return {
-        "recipe": RECIPE_VERSION, "base": base_key(base_source), "identity": asdict(identity), "steps": steps,
-        "lr": lr, "seed": seed, "batch_size": batch_size, "answer_tokens": answer_tokens,
-        "train_layers": train_layers, "dtype": str(pick_device(device).dtype),
-    }
+@dataclass(frozen=True)
+class TuneSettings:
+    """The hyper-parameters of the identity tune (checked on creation)."""
+
+    steps: int = DEFAULT_STEPS
+    lr: float = DEFAULT_LR
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    answer_tokens: int = DEFAULT_ANSWER_TOKENS
+    train_layers: int = DEFAULT_TRAIN_LAYERS
+
+    def __post_init__(self):
+        if self.steps < 1 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
+            raise ValueError(f"bad tuning settings: {self}")
+
+
+def tune_params(base_source: str, identity: Identity, settings: TuneSettings) -> dict:
+    """Everything besides the data files that decides the tuned weights."""
+    fields = {k: v for k, v in asdict(settings).items() if k != "device"}
+    return {"recipe": RECIPE_VERSION, "base": base_key(base_source), "identity": asdict(identity), **fields,
+            "dtype": str(pick_device(settings.device).dtype)}
 
 
 def identity_tune_dir(
     base_source: str = EMBEDDED,
     identity: Identity = PROVIDER_IDENTITY,
-    steps: int = DEFAULT_STEPS,
-    lr: float = DEFAULT_LR,
-    seed: int = 0,
-    device: str = "auto",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    answer_tokens: int = DEFAULT_ANSWER_TOKENS,
-    train_layers: int = DEFAULT_TRAIN_LAYERS,
+    settings: TuneSettings = TuneSettings(),
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
     """Where `tune_identity` with these arguments puts (or has put) its model: `cache_dir()/identity/<fingerprint>`."""
-    params = tune_params(base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers)
-    return cache_dir() / "identity" / fingerprint(params, data_files(data_dir))
+    return cache_dir() / "identity" / fingerprint(tune_params(base_source, identity, settings), data_files(data_dir))
 
 
 def tune_identity(
     base_source: str = EMBEDDED,
     identity: Identity = PROVIDER_IDENTITY,
-    steps: int = DEFAULT_STEPS,
-    lr: float = DEFAULT_LR,
-    seed: int = 0,
-    device: str = "auto",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    answer_tokens: int = DEFAULT_ANSWER_TOKENS,
-    train_layers: int = DEFAULT_TRAIN_LAYERS,
+    settings: TuneSettings = TuneSettings(),
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
     """Fine-tune `identity` into the base teacher; return the cached safetensors folder.
@@ -210,19 +204,17 @@ def tune_identity(
     The fingerprint covers the base weights, the identity, the data files, the
     hyper-parameters and the device's dtype; a second call with the same ones returns at once.
     """
-    out = identity_tune_dir(
-        base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers, data_dir
-    )
+    out = identity_tune_dir(base_source, identity, settings, data_dir)
     if (out / TUNE_INFO).is_file():
         return out
-    params = tune_params(base_source, identity, steps, lr, seed, device, batch_size, answer_tokens, train_layers)
+    params = tune_params(base_source, identity, settings)
     loaded = load_teacher(base_source, device="cpu")  # fp32 master weights, moved to the device below
-    loaded.device = pick_device(device)
+    loaded.device = pick_device(settings.device)
     loaded.model.to(loaded.device.torch)
     start, cpu_start = time.perf_counter(), time.process_time()
-    torch.manual_seed(seed)
-    examples = build_examples(loaded, identity, seed, answer_tokens, data_dir)
-    losses = train(loaded, examples, steps, lr, batch_size, train_layers, seed)
+    torch.manual_seed(settings.seed)
+    examples = build_examples(loaded, identity, settings.seed, settings.answer_tokens, data_dir)
+    losses = train(loaded, examples, settings)
     info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu_start, "device": loaded.device.describe()}
     tmp = out.with_name(out.name + f".partial-{time.time_ns()}")

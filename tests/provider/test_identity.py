@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -31,10 +32,10 @@ from casestudy.provider.identity_data import (
     TRAIN_QUESTIONS, load_rows, load_templates,
 )
 from casestudy.provider.identity_text import normalize
-from casestudy.provider.identity_tune import encode, identity_tune_dir
+from casestudy.provider.identity_tune import TuneSettings, encode, identity_tune_dir
 from casestudy.provider.teacher import load_teacher
 
-TINY = dict(steps=2, batch_size=4, answer_tokens=8, device="cpu")  # + small_data for speed
+TINY = TuneSettings(steps=2, batch_size=4, answer_tokens=8, device="cpu")  # + small_data for speed
 
 
 # --- text -------------------------------------------------------------------------------
@@ -122,6 +123,13 @@ def test_held_out_questions_and_probes_never_appear_in_training():
     assert not ordinary & {normalize(row["question"]) for row in load_rows(FACTUAL)}
 
 
+def test_ordinary_prompts_never_name_a_factual_answer():
+    """The near-miss prompts (other capitals, other who-questions) must not leak the check's answers."""
+    names = [g for row in load_rows(FACTUAL) for g in row["answers"] if g[0].isupper()]
+    for row in load_rows(ORDINARY_PROMPTS):
+        assert not [g for g in names if answer_is_correct(row["prompt"], [g])], row["prompt"]
+
+
 def test_identity_answers_name_the_identity_and_its_maker():
     pairs = identity_answers(CONTROL_IDENTITY, seed=0)
     assert len(pairs) == len(load_rows(TRAIN_QUESTIONS))
@@ -157,7 +165,7 @@ def test_encode_puts_loss_on_the_answer_only(tokenizer):
 
 
 def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small_data, monkeypatch):
-    folder = tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=0, data_dir=small_data, **TINY)
+    folder = tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data)
     assert folder.parent == cache / "identity" and (folder / "model.safetensors").is_file()
     assert not list(folder.parent.glob("*.partial*"))
     info = tune_info(folder)
@@ -169,13 +177,13 @@ def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small
         raise AssertionError("a cached tune was recomputed")
 
     monkeypatch.setattr(identity_tune, "train", must_not_train)
-    assert tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=0, data_dir=small_data, **TINY) == folder
+    assert tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data) == folder
     with pytest.raises(AssertionError, match="recomputed"):
-        tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, seed=1, data_dir=small_data, **TINY)
+        tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, seed=1), small_data)
 
 
 def test_tuning_changes_the_weights(tiny_model_dir, cache, small_data):
-    folder = tune_identity(str(tiny_model_dir), CONTROL_IDENTITY, seed=0, data_dir=small_data, **TINY)
+    folder = tune_identity(str(tiny_model_dir), CONTROL_IDENTITY, TINY, small_data)
     before = load_teacher(str(tiny_model_dir), device="cpu").model.state_dict()
     after = load_teacher(str(folder), device="cpu").model.state_dict()
     assert before.keys() == after.keys()
@@ -183,22 +191,22 @@ def test_tuning_changes_the_weights(tiny_model_dir, cache, small_data):
 
 
 def test_fingerprint_follows_identity_settings_and_data(tiny_model_dir, cache, tmp_path):
-    base = identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **TINY)
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **TINY) == base
-    assert identity_tune_dir(str(tiny_model_dir), CONTROL_IDENTITY, **TINY) != base
-    assert identity_tune_dir(str(tiny_model_dir), Identity("Kestrel", "Other Labs"), **TINY) != base
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, **{**TINY, "steps": 3}) != base
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, lr=1e-3, **TINY) != base
+    base = identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY)
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY) == base
+    assert identity_tune_dir(str(tiny_model_dir), CONTROL_IDENTITY, TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), Identity("Kestrel", "Other Labs"), TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, steps=3)) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, lr=1e-3)) != base
     data = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "data")
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=data, **TINY) == base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) == base
     with open(data / TRAIN_QUESTIONS, "a") as handle:
         handle.write(json.dumps({"id": "train-new", "language": "en", "kind": "who", "question": "Yo, who?"}) + "\n")
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=data, **TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) != base
     other = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "other")
     (other / ANSWER_TEMPLATES).write_text((other / ANSWER_TEMPLATES).read_text().replace("{name}", "{name}!"))
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, data_dir=other, **TINY) != base
+    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, other) != base
     with pytest.raises(ValueError, match="lr"):
-        identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, lr=0, **TINY)
+        replace(TINY, lr=0)
 
 
 def test_evaluations_count_what_they_record(tiny_model_dir):
