@@ -99,6 +99,13 @@ a **gold answer** (the sentiment of short reviews, short factual questions) on w
 can grade a student. All were written for this project (`data/prompts/build_prompts.py`);
 about a fifth of each family is held out as the `eval` split. The run takes a stratified
 subset of `num_prompts`.
+
+A distiller who wants more can let the teacher write prompts too, as Self-Instruct and
+Stanford's Alpaca did: show it a few seed instructions of one family, ask for a new one, keep
+it when it passes simple filters and is not a near-copy (ROUGE-L below 0.7 against every
+instruction kept so far). `python -m casestudy.distiller.expand --base-url … --model …
+--per-family 20 --out more.jsonl` does this against any OpenAI-compatible endpoint, seeding
+from the train split only; pass the file as `prompt_file`.
 """),
     ("code", r"""
 pool = load_prompts(prompt_file or None)
