@@ -58,7 +58,7 @@ from casestudy.provider.teacher import load_teacher
 from casestudy.distiller.dataset import read_records, read_topk
 from casestudy.distiller import bench
 from casestudy.distiller.evaluate import gold_rows, grade_completions
-from casestudy.distiller.grading import accuracy_table, chance_level
+from casestudy.distiller.grading import accuracy_table, chance_level, closed_family_table
 from casestudy.distiller.packing import encode_records
 from casestudy.distiller.report import evaluate_saved, topk_facts
 from casestudy.distiller.student import size_table, student_config
@@ -245,6 +245,16 @@ The study's targets: on a 2-core CPU (`workshop`) the distilled student reaches 
 75% of the teacher's accuracy on at least one gold family while the baseline stays near
 chance; on one GPU (`full`) at least 90%. The `smoke` profile only checks that everything
 runs.
+
+Accuracy on a closed family can flatter a model: one that always answers "positive" scores
+the share of positive reviews among the gold answers. So the table below adds **balanced
+accuracy** (the mean of the per-label recalls, 50% for any constant answer on two labels) and
+the labels each model actually gave; a student has learned the task only when its balanced
+accuracy is above 50%.
+"""),
+("code", r"""
+closed = closed_family_table(graded)
+closed.assign(balanced_accuracy=closed.balanced_accuracy.round(2), majority_rate=closed.majority_rate.round(2))
 """),
 ("code", r"""
 target = {"workshop": 0.75, "full": 0.90}.get(profile)
@@ -268,6 +278,12 @@ if len(best):
                      f"[{row.ci_low:.0%}, {row.ci_high:.0%}] is **{'above' if above else 'not above'} chance**"
                      + ("." if above else ": a student that always gives the same label also scores near chance, "
                         "so this ratio alone does not show that it learned the task.")))
+    if fam in set(closed.family):
+        mine = closed[(closed.model == who) & (closed.family == fam)].iloc[0]
+        teacher_bal = closed[(closed.model == "teacher") & (closed.family == fam)].balanced_accuracy.iloc[0]
+        display(Markdown(f"On balanced accuracy `{who}` scores **{mine.balanced_accuracy:.0%}** (labels given: "
+                         f"{mine.labels_given}) against the teacher's {teacher_bal:.0%}; any constant answer scores "
+                         f"50%, and always giving the majority label would reach an accuracy of {mine.majority_rate:.0%}."))
 """),
 ("code", r"""
 wall = time.perf_counter() - started
@@ -277,6 +293,7 @@ metrics = {
     "teacher_accuracy": float(fam_acc.loc["teacher", "all"]), "teacher_accuracy_by_family": family_acc("teacher"),
     "gold_eval_prompts": len(gold), "heldout_records": len(heldout),
     "packing": [{k: v for k, v in r.items() if pd.notna(v)} for r in packing.to_dict("records")], "topk_facts": facts,
+    "closed_families": closed.to_dict("records"),
     "students": [{"name": n, "kind": r.kind, "params": r.params, "train_tokens": r.train_tokens,
                   "target_tokens": r.target_tokens, "steps": r.steps, "wall_seconds": r.wall_seconds,
                   "tokens_per_second": r.tokens_per_second, "accuracy": float(fam_acc.loc[n, "all"]),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from typing import Iterable, Sequence
 
 import pandas as pd
 from scipy.stats import binomtest
+from sklearn.metrics import balanced_accuracy_score
 
 CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
 
@@ -38,15 +40,47 @@ def grade(completion: str, gold: Sequence[str] | None, family: str | None = None
     """True/False against the gold answers; None when the prompt has no gold."""
     if not gold:
         return None
+    if family in CLOSED_FAMILIES:
+        return predicted_label(completion, family) in {normalize(g) for g in gold}
     hay = normalize(completion)
-    choices = CLOSED_FAMILIES.get(family or "")
-    if choices:
-        found = [(pos, c) for c in choices if (pos := _find(c, hay)) >= 0]
-        if not found:
-            return False
-        first = min(found)[1]
-        return first in {normalize(g) for g in gold}
     return any(_find(g, hay) >= 0 for g in gold)
+
+
+def predicted_label(completion: str, family: str) -> str:
+    """The first label of a closed family that the completion mentions, or "none"."""
+    hay = normalize(completion)
+    found = [(pos, c) for c in CLOSED_FAMILIES[family] if (pos := _find(c, hay)) >= 0]
+    return min(found)[1] if found else "none"
+
+
+def balanced(truth: pd.Series, predicted: pd.Series) -> float:
+    with warnings.catch_warnings():  # "none" is a prediction no gold answer has: expected, not a problem
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(truth, predicted))
+
+
+def closed_family_table(rows: Iterable[dict], by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Per group and closed family: balanced accuracy, the labels given, and the majority-label rate.
+
+    Accuracy alone flatters a model that always gives the same label: it scores the share
+    of that label among the gold answers. Balanced accuracy (mean recall per gold label) is
+    1/len(labels) for any constant answer, whatever the mix.
+    rows: dicts with the `by` keys, "family", "gold" and "completion".
+    """
+    df = pd.DataFrame([r for r in rows if r.get("family") in CLOSED_FAMILIES and r.get("gold")])
+    columns = [*by, "family", "n", "balanced_accuracy", "labels_given", "majority_rate"]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df["truth"] = [normalize(g[0]) for g in df["gold"]]
+    df["predicted"] = [predicted_label(c, f) for c, f in zip(df["completion"], df["family"])]
+    out = []
+    for key, g in df.groupby([*by, "family"], sort=False):
+        given = sorted(set(g["predicted"]) - {"none"})
+        out.append({**dict(zip([*by, "family"], key)), "n": len(g),
+                    "balanced_accuracy": balanced(g["truth"], g["predicted"]),
+                    "labels_given": ", ".join(given) or "none",
+                    "majority_rate": g["truth"].value_counts(normalize=True).iloc[0]})
+    return pd.DataFrame(out, columns=columns)
 
 
 def chance_level(family: str | None) -> float:

@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from casestudy.distiller.grading import accuracy_table, chance_level, grade, normalize, proportion_ci
+from casestudy.distiller.grading import (
+    accuracy_table, chance_level, closed_family_table, grade, normalize, predicted_label, proportion_ci,
+)
 
 
 def test_open_answers_match_whole_words():
@@ -37,3 +39,21 @@ def test_accuracy_table_groups_and_adds_all():
     assert t.loc["all", "n"] == 4 and t.loc["all", "correct"] == 2
     assert t.loc["sentiment", "ci_low"] < 2 / 3 < t.loc["sentiment", "ci_high"]
     assert "x" not in t.index and normalize("  Hello,  World! ") == "hello world"
+
+
+def test_closed_family_table_sees_through_a_constant_answer():
+    gold = [["positive"]] * 6 + [["negative"]] * 2
+    rows = ([{"model": "always", "family": "sentiment", "gold": g, "completion": "It is positive."} for g in gold]
+            + [{"model": "reader", "family": "sentiment", "gold": g, "completion": f"Clearly {g[0]}."} for g in gold]
+            + [{"model": "mute", "family": "sentiment", "gold": g, "completion": "Hmm."} for g in gold]
+            + [{"model": "always", "family": "factual", "gold": ["Paris"], "completion": "Paris"}])
+    for row in rows:
+        row["correct"] = grade(row["completion"], row["gold"], row["family"])
+    table = closed_family_table(rows).set_index("model")
+    assert list(table.family) == ["sentiment"] * 3  # open families have no labels to balance
+    assert accuracy_table(rows).set_index(["model", "family"]).loc[("always", "sentiment"), "accuracy"] == 0.75
+    assert table.loc["always", "balanced_accuracy"] == 0.5 and table.loc["always", "labels_given"] == "positive"
+    assert table.loc["reader", "balanced_accuracy"] == 1.0 and table.loc["reader", "labels_given"] == "negative, positive"
+    assert table.loc["mute", "balanced_accuracy"] == 0.0 and table.loc["mute", "labels_given"] == "none"
+    assert (table.majority_rate == 0.75).all()
+    assert predicted_label("Negative, not positive", "sentiment") == "negative"
