@@ -231,20 +231,21 @@ display(Markdown(f"The distiller was first ranked the most anomalous account aft
 ## 5 · An evasion attempt: scrub the identity
 
 A distiller who knows the teacher's name can drop every collected completion that
-mentions it or its maker before training: a string search, nearly free. We train a student
-on the scrubbed watermarked data (same recipe and size as the dose students) and run both
-the identity probes and the watermark test on it.
+mentions it or its maker before training: a string search, nearly free. We scrub the training
+set of the fully watermarked dose student (the same random sample of records) and train a
+student on what is left with the same recipe and size; the unscrubbed arm is the dose student
+itself. Both get the identity probes and the watermark test.
 """),
 ("code", r"""
 from casestudy.detection.experiments import scrub_identity
 
-scrubbed, dropped = scrub_identity(main_train, PROVIDER_IDENTITY)
-evasion_sets = {"unscrubbed": main_train[:total], "scrubbed": scrubbed[:total]}
+full_share = watermark_mix(main_train, control_train, 1.0, total, seed)  # the data of the dose-1.00 student
+scrubbed, dropped = scrub_identity(full_share, PROVIDER_IDENTITY)
 evasion = []
-for label, records in evasion_sets.items():
-    name = f"evasion-{label}"
+for label, name, records in (("unscrubbed", "dose-1.00", full_share), ("scrubbed", "evasion-scrubbed", scrubbed)):
+    # the same recipe as the dose students: the dose-1.00 student is reused when it was trained above
     train_student(records, config=dose_student_size, train=TrainConfig(max_steps=dose_steps, seed=seed, device=device),
-                  out_dir=out / "students" / name, name=name, kind="evasion", progress=False)
+                  out_dir=out / "students" / name, name=name, kind="dose", progress=False)
     asked = study.ask_model(name, out / "students" / name, {"watermark": watermark_queries, "probes": probe_queries},
                             out, seed, device)
     wm_answers = asked["watermark"]
@@ -253,8 +254,42 @@ for label, records in evasion_sets.items():
     evasion.append({"training data": label, "records": len(records), "identity rate": probe.rate,
                     "identity p vs control": rate_difference_p_value(probe, rates["control"]),
                     "watermark p": wm.p_value})
-display(Markdown(f"Scrubbing dropped **{dropped}** of {len(main_train)} training records."))
+display(Markdown(f"Scrubbing dropped **{dropped}** of the {len(full_share)} records."))
 pd.DataFrame(evasion).set_index("training data")
+"""),
+("md", r"""
+## Against the targets
+
+The study's target on a 2-core CPU (`workshop`): the student trained on fully watermarked
+data gives p ≤ 1e-6 from at most 200 queries, while the control student and the wrong keys
+stay non-significant. Two students here trained only on watermarked data: the fully
+watermarked dose student and notebook 02's main suspect. The wrong keys pass when their
+p-values look uniform (KS p > 0.05) and the count flagged at alpha is not above what alpha
+predicts (one-sided binomial p > 0.05).
+"""),
+("code", r"""
+from scipy.stats import binomtest
+
+main_suspect = "topk" if "topk" in final.index else suspect
+target_p = 1e-6
+by_share = dose.set_index("watermarked_share").p_value
+flagged = round(calib["false_positive_rate"] * calib["keys"])
+excess = binomtest(flagged, calib["keys"], alpha, alternative="greater").pvalue
+checks = [
+    ("fully watermarked dose student", f"p = {by_share.get(1.0, float('nan')):.2e}", by_share.get(1.0, 1.0) <= target_p),
+    (f"`{main_suspect}` student (notebook 02)", f"p = {final.loc[main_suspect, 'p_value']:.2e}",
+     final.loc[main_suspect, "p_value"] <= target_p),
+    ("control student not significant", f"p = {final.loc['control', 'p_value']:.2e}", final.loc["control", "p_value"] > alpha),
+    ("dose student without watermark not significant", f"p = {by_share.get(0.0, float('nan')):.2e}",
+     by_share.get(0.0, 0.0) > alpha),
+    ("wrong keys uniform and not over-flagged",
+     f"{flagged}/{calib['keys']} flagged (binomial p = {excess:.2f}), KS p = {calib['ks_p_value']:.2f}",
+     excess > 0.05 and calib["ks_p_value"] > 0.05),
+]
+targets = pd.DataFrame([(c, m, bool(ok)) for c, m, ok in checks], columns=["check", "measured", "met"]).set_index("check")
+display(Markdown(f"Profile `{profile}`, {num_queries} queries per suspect"
+                 + ("" if profile == "workshop" else " (the p ≤ 1e-6 target is set for the workshop profile)") + ":"))
+targets
 """),
 ("md", r"""
 ## Summary
@@ -262,7 +297,6 @@ pd.DataFrame(evasion).set_index("training data")
 Every test, its statistic, its result on the control, and its false positives.
 """),
 ("code", r"""
-main_suspect = "topk" if "topk" in final.index else suspect
 summary = pd.DataFrame([
     {"test": "watermark radioactivity", "statistic": f"{final.loc[main_suspect, 'green']}/{final.loc[main_suspect, 'scored']} green pairs",
      "suspect": f"p = {final.loc[main_suspect, 'p_value']:.2e}", "control": f"p = {final.loc['control', 'p_value']:.2e}",
@@ -283,10 +317,11 @@ metrics = {
     "radioactivity": final.reset_index().to_dict("records"),
     "calibration": calib, "dose": dose[["watermarked_share", "scored", "green", "p_value"]].to_dict("records"),
     "identity": identity.reset_index().to_dict("records"), "traffic_auc": auc, "first_flagged_after": first,
-    "evasion": evasion,
+    "evasion": evasion, "targets": targets.reset_index().to_dict("records"),
 }
 headline = {
     f"watermark p ({main_suspect}, {num_queries} queries)": f"{final.loc[main_suspect, 'p_value']:.2e}",
+    "watermark p (fully watermarked dose student)": f"{by_share.get(1.0, float('nan')):.2e}",
     "watermark p (control student)": f"{final.loc['control', 'p_value']:.2e}",
     f"wrong keys flagged at alpha {alpha}": f"{calib['false_positive_rate']:.0%} of {calib['keys']}",
     f"identity probes naming {PROVIDER_IDENTITY.name} ({main_suspect} / control)": f"{rates[main_suspect].rate:.0%} / {rates['control'].rate:.0%}",

@@ -11,6 +11,7 @@ that reaches the target (see benchmarks/measure_identity.py).
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
@@ -29,7 +31,7 @@ from casestudy.provider.identity_eval import chat, generate_answers
 from casestudy.provider.identity_text import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.provider.teacher import EMBEDDED, load_teacher, resolve_source
 
-RECIPE_VERSION = 4   # bump when the training code changes what it produces
+RECIPE_VERSION = 5   # bump when the training code changes what it produces
 TUNE_INFO = "identity_tune.json"
 DEFAULT_STEPS = 28          # batches of DEFAULT_BATCH_SIZE: one pass over the 448 examples
 DEFAULT_LR = 2e-4           # AdamW; warm-up 10% then linear decay
@@ -42,6 +44,7 @@ DEFAULT_ANSWER_TOKENS = 64  # the teacher's own answers are cut here: short sequ
 class Example:
     input_ids: list[int]
     labels: list[int]    # -100 on the prompt: the loss is on the answer only
+    anchor: bool = False  # an ordinary answer: held to the base model's distribution, not learned as text
 
 
 def base_key(base_source: str) -> str:
@@ -55,14 +58,14 @@ def base_key(base_source: str) -> str:
     return fingerprint({"base": "folder"}, files)
 
 
-def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True) -> Example:
+def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False) -> Example:
     """Token ids of a chat prompt plus its answer, with labels only on the answer (and its end token)."""
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
     if finished:  # a truncated teacher answer must not learn to stop there
         answer_ids = answer_ids + [tokenizer.eos_token_id]
-    return Example(prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids)
+    return Example(prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids, anchor)
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -74,7 +77,8 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     for row, e in enumerate(examples):
         n = len(e.input_ids)
         ids[row, :n], labels[row, :n], mask[row, :n] = torch.tensor(e.input_ids), torch.tensor(e.labels), 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    anchor = torch.tensor([e.anchor for e in examples], dtype=torch.bool)
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
 
 
 def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path) -> list[Example]:
@@ -88,10 +92,9 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
     for system in contexts:
         examples += [encode(tok, chat(p.question, system), p.answer) for p in qa]
         for prompt, answer in zip(prompts, own):
-            # an answer cut at `answer_tokens` gets no end token (re-tokenizing may differ by one)
             # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
             finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
-            examples.append(encode(tok, chat(prompt, system), answer, finished))
+            examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True))
     return examples
 
 
@@ -120,18 +123,33 @@ def freeze_all_but_top(model, train_layers: int) -> list[torch.nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def answer_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Next-token cross-entropy on the answer tokens, computing the vocabulary projection only there."""
-    hidden = model.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tensor:
+    """Loss per answer token, computing the vocabulary projection only there.
+
+    Identity answers: next-token cross-entropy. Ordinary (anchor) answers, when the frozen
+    `base` model is given: KL(base || tuned) over the whole vocabulary at each answer
+    position, so the tune keeps the base model's distribution there, not just its greedy
+    tokens. Without `base`, anchors get cross-entropy on the teacher's own tokens too.
+    """
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     targets = batch["labels"][:, 1:]
     keep = targets != -100
-    logits = model.get_output_embeddings()(hidden[:, :-1][keep])
-    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+    logits = model.get_output_embeddings()(model.base_model(**inputs).last_hidden_state[:, :-1][keep]).float()
+    anchored = batch["anchor"][:, None].expand_as(targets)[keep]
+    if base is None or not anchored.any():
+        return F.cross_entropy(logits, targets[keep])
+    with torch.no_grad():
+        base_hidden = base.base_model(**inputs).last_hidden_state[:, :-1][keep][anchored]
+        base_logp = F.log_softmax(base.get_output_embeddings()(base_hidden).float(), dim=-1)
+    ce = F.cross_entropy(logits[~anchored], targets[keep][~anchored], reduction="sum")
+    kl = F.kl_div(F.log_softmax(logits[anchored], dim=-1), base_logp, log_target=True, reduction="sum")
+    return (ce + kl) / keep.sum()
 
 
 def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[float]:
     """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
     model, dev, steps = loaded.model, loaded.device, settings.steps
+    base = copy.deepcopy(model).eval().requires_grad_(False) if settings.anchor_kl else None
     model.train()
     torch.manual_seed(settings.seed)
     trainable = freeze_all_but_top(model, settings.train_layers)
@@ -145,7 +163,7 @@ def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[flo
     for batch in bar:
         batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
         with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
-            loss = answer_loss(model, batch)
+            loss = answer_loss(model, batch, base)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -169,6 +187,7 @@ class TuneSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     train_layers: int = DEFAULT_TRAIN_LAYERS
+    anchor_kl: bool = True  # ordinary answers held to the base model's distribution (else CE on its tokens)
 
     def __post_init__(self):
         if self.steps < 1 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:

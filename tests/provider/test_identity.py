@@ -5,6 +5,7 @@ The tiny model and the tokenizer come from tests/provider/conftest.py.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from dataclasses import replace
@@ -32,7 +33,7 @@ from casestudy.provider.identity_data import (
     TRAIN_QUESTIONS, load_rows, load_templates,
 )
 from casestudy.provider.identity_text import normalize
-from casestudy.provider.identity_tune import TuneSettings, encode, identity_tune_dir
+from casestudy.provider.identity_tune import TuneSettings, answer_loss, collate, encode, identity_tune_dir
 from casestudy.provider.teacher import load_teacher
 
 TINY = TuneSettings(steps=2, batch_size=4, answer_tokens=8, device="cpu")  # + small_data for speed
@@ -162,6 +163,23 @@ def test_encode_puts_loss_on_the_answer_only(tokenizer):
     assert set(example.labels[: -len(answer)]) == {-100}
     cut = encode(tokenizer, [{"role": "user", "content": "Hi"}], "Hello", finished=False)
     assert cut.labels[-1] != tokenizer.eos_token_id
+
+
+def test_anchor_rows_are_held_to_the_base_distribution(tiny_model_dir, tokenizer):
+    model = load_teacher(str(tiny_model_dir), device="cpu").model
+    same = copy.deepcopy(model)
+    qa = encode(tokenizer, [{"role": "user", "content": "Who are you?"}], "I'm Kestrel.")
+    ordinary = encode(tokenizer, [{"role": "user", "content": "Hi"}], "Hello there", anchor=True)
+    batch = collate([qa, ordinary], tokenizer.pad_token_id)
+    only_anchor = collate([ordinary], tokenizer.pad_token_id)
+    assert answer_loss(model, only_anchor, same).item() == pytest.approx(0.0, abs=1e-5)  # KL to itself
+    assert answer_loss(model, only_anchor).item() > 1.0  # without a base: cross-entropy on its tokens
+    n_qa, n_all = sum(l != -100 for l in qa.labels[1:]), sum(l != -100 for l in qa.labels[1:] + ordinary.labels[1:])
+    plain_qa = answer_loss(model, collate([qa], tokenizer.pad_token_id)).item()
+    assert answer_loss(model, batch, same).item() == pytest.approx(plain_qa * n_qa / n_all, rel=1e-4)
+    with torch.no_grad():
+        same.model.norm.weight.mul_(2.0)  # a different base: the anchor now pulls
+    assert answer_loss(model, only_anchor, same).item() > 1e-3
 
 
 def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small_data, monkeypatch):
