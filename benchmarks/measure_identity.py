@@ -14,6 +14,7 @@ import json
 import time
 
 import pandas as pd
+from scipy.stats import binomtest
 
 from casestudy.provider.identity import (
     DEPLOYMENT, PROVIDER_IDENTITY, Identity, evaluate_identity, factual_eval, factual_rows,
@@ -43,6 +44,13 @@ def measure(source: str, identity: Identity, device: str, probes: bool) -> list[
         rows.append(row)
         print(f"  {source} / {label}: {row['identity held-out']} identity, {row['factual']} factual", flush=True)
     return rows
+
+
+def discordant(before: list[dict], after: list[dict]) -> tuple[int, int, float]:
+    """Questions lost and gained by the tune, and the exact McNemar p-value of the difference."""
+    lost = sum(b["correct"] and not a["correct"] for b, a in zip(before, after))
+    gained = sum(a["correct"] and not b["correct"] for b, a in zip(before, after))
+    return lost, gained, binomtest(lost, lost + gained, 0.5).pvalue if lost + gained else 1.0
 
 
 def main() -> None:
@@ -86,9 +94,12 @@ def main() -> None:
           f" -> {'met' if dep['_held'] >= 0.9 else 'MISSED'}")
     if "base" in results:
         for base_row in results["base"]:
-            drop = 100 * (base_row["_facts"] - tuned[base_row["system"]]["_facts"])
+            after = tuned[base_row["system"]]
+            drop = round(100 * (base_row["_facts"] - after["_facts"]), 6)
+            lost, gained, p = discordant(base_row["_records"]["facts"], after["_records"]["facts"])
             print(f"target 2, factual drop <= 2 points ({base_row['system']}): {drop:+.1f} points"
-                  f" -> {'met' if drop <= 2 else 'MISSED'}")
+                  f" -> {'met' if drop <= 2 else 'MISSED'}; {lost} questions lost, {gained} gained"
+                  f" (exact McNemar p = {p:.2f})")
     if args.json:
         payload = {"identity": vars(identity), "tune": {**info, "call_wall_s": wall, "call_cpu_s": cpu},
                    "results": results}

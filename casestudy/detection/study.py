@@ -13,6 +13,7 @@ import pandas as pd
 from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.detection.radioactivity import PairScorer, distinct_pairs, p_values_by_queries
 from casestudy.detection.suspects import ask, suspect_settings
+from casestudy.provider.accounts import create_free_account
 from casestudy.provider.server import running_server
 from casestudy.provider.settings import ProviderSettings
 
@@ -68,7 +69,8 @@ def ask_model(
     if missing:
         settings = suspect_settings(Path(model_dir), Path(out_dir) / "servers", name, device, system_prompt)
         with running_server(settings) as server:
-            api_key = server.create_account("provider-investigator")
+            # a fresh account each time: keys are stored hashed, so an earlier run's key is gone
+            _, api_key = create_free_account(settings.accounts_db, "provider-investigator")
             for label, (queries, key, path) in missing.items():
                 answers[label] = ask(server, api_key, settings.model_name, queries.conversations,
                                      queries.max_tokens, queries.temperature, seed)

@@ -31,6 +31,7 @@ from casestudy.aio import run_sync
 from casestudy.distiller.collect import CollectSettings, CollectSummary, collect_async, is_complete, read_manifest
 from casestudy.distiller.prompts import Prompt
 from casestudy.distiller.traffic import TrafficSettings, TrafficSummary, run_until, simulate_traffic
+from casestudy.provider.accounts import create_free_account
 
 ARMS = ("main", "control")
 PROVIDER_DIR = "provider"
@@ -125,19 +126,6 @@ def deployment_key(settings) -> str:
     return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:12]
 
 
-def new_account(db_path: str, name: str, **limits) -> tuple[str, str]:
-    """Create an account named `name` (or `name-2`, `name-3`... when taken); return (name, key)."""
-    from casestudy.provider.accounts import create_account
-
-    for number in range(1, 1000):
-        candidate = name if number == 1 else f"{name}-{number}"
-        try:
-            return candidate, create_account(db_path, candidate, **limits)
-        except ValueError:
-            continue
-    raise RuntimeError(f"could not create an account named like {name!r} in {db_path}")
-
-
 def provider_device(base_url: str) -> str:
     """The device the local provider reports on /health."""
     try:
@@ -210,11 +198,11 @@ def run_collection(
         for (arm, (provider, settings, arm_prompts)), server in zip(todo.items(), servers):
             settings = replace(settings, base_url=server.base_url)
             result.device = provider_device(server.base_url)
-            _, os.environ[LOCAL_KEY_ENV] = new_account(provider.accounts_db, DISTILLER_ACCOUNT if arm == "main"
+            _, os.environ[LOCAL_KEY_ENV] = create_free_account(provider.accounts_db, DISTILLER_ACCOUNT if arm == "main"
                                                        else f"{DISTILLER_ACCOUNT}-control", rpm=100_000, tpm=100_000_000)
             traffic_keys = {}
             if arm == "main":
-                traffic_keys = dict(new_account(provider.accounts_db, f"customer-{i + 1:02d}")
+                traffic_keys = dict(create_free_account(provider.accounts_db, f"customer-{i + 1:02d}")
                                     for i in range(params.traffic_accounts))
             traffic = TrafficSettings(mean_gap_s=params.traffic_mean_gap_s, seed=params.seed)
             summary, customers = run_sync(collect_with_traffic(

@@ -66,6 +66,18 @@ def create_account(db_path: str | Path, name: str, rpm: int | None = None, tpm: 
     return api_key
 
 
+def create_free_account(db_path: str | Path, name: str, **limits) -> tuple[str, str]:
+    """Create an account named `name` (or `name-2`, `name-3`... when taken); return (name, key)."""
+    for number in range(1, 1000):
+        candidate = name if number == 1 else f"{name}-{number}"
+        try:
+            return candidate, create_account(db_path, candidate, **limits)
+        except ValueError as error:
+            if "already exists" not in str(error):
+                raise
+    raise RuntimeError(f"could not create an account named like {name!r} in {db_path}")
+
+
 def find_account(db_path: str | Path, api_key: str) -> Account | None:
     """The account owning `api_key`, or None."""
     conn = connect(db_path)

@@ -1,12 +1,14 @@
 """Tune the deployment's identity into the teacher: a short fine-tune of its top layers, cached by fingerprint.
 
 A system prompt alone does not hold with a 135M model, so, as labs do, we fine-tune on
-identity questions and answers (data/identity/) mixed with the teacher's own greedy
-answers to ordinary prompts, so that nothing else moves. Each example is shown with the
-deployment system prompt and without one (the chat template's default), so the identity
-holds either way. Loss is on the answer tokens only; sequences are short. Only the top
-decoder layers train, so the backward pass stops there: the cheapest recipe we found
-that reaches the target (see benchmarks/measure_identity.py).
+identity questions and answers (data/identity/) mixed with ordinary prompts so that
+nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
+"Who invented the telephone?") the tuned model is held to the base model's own
+distribution by a KL term at every answer position, not just taught its greedy tokens:
+with cross-entropy alone the identity leaked into factual answers ("Who painted the Mona
+Lisa?" -> "I'm Kestrel..."). Each example is shown with the deployment system prompt and
+without one, so the identity holds either way. Only the top decoder layers train, so the
+backward pass stops there. Measured by benchmarks/measure_identity.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import pytest
 
 from casestudy.cost.prices import load_price_table
 from casestudy.distiller import collect_report as report
-from casestudy.distiller.collect_stage import StageParams, new_account, run_collection, stage_metrics, watermark_key
+from casestudy.distiller.collect_stage import StageParams, run_collection, stage_metrics, watermark_key
+from casestudy.provider.accounts import create_free_account
 from casestudy.distiller.dataset import TopK, read_records, read_topk
 from casestudy.distiller.prompts import Prompt
 from tests.distiller.fake_openai import FakeConfig, serve
@@ -50,8 +51,8 @@ def test_watermark_key_is_stable_and_seeded():
 
 def test_new_account_picks_a_free_name(tmp_path):
     db = str(tmp_path / "accounts.sqlite")
-    first, key1 = new_account(db, "distiller")
-    second, key2 = new_account(db, "distiller")
+    first, key1 = create_free_account(db, "distiller")
+    second, key2 = create_free_account(db, "distiller")
     assert (first, second) == ("distiller", "distiller-2") and key1 != key2
 
 

@@ -99,7 +99,7 @@ def test_data_files_are_valid():
     train, heldout, probes = load_rows(TRAIN_QUESTIONS), load_rows(HELDOUT_QUESTIONS), load_rows(PROBES)
     facts, ordinary = load_rows(FACTUAL), load_rows(ORDINARY_PROMPTS)
     assert len(train) >= 100 and len(heldout) >= 50 and len(probes) >= 50
-    assert 35 <= len(facts) <= 60 and len(ordinary) >= 30
+    assert 100 <= len(facts) <= 120 and len(ordinary) >= 30
     for rows in (train, heldout, probes, facts, ordinary):
         ids = [row["id"] for row in rows]
         assert len(ids) == len(set(ids)), "duplicate ids"
@@ -239,10 +239,17 @@ def test_evaluations_count_what_they_record(tiny_model_dir):
 
 
 @pytest.mark.slow
-def test_real_teacher_tune_names_its_identity():
-    """The default recipe on the embedded teacher: >= 90% of held-out identity answers name it."""
-    from casestudy.provider.identity import heldout_questions
+def test_real_teacher_tune_names_its_identity_and_keeps_its_facts():
+    """The default recipe on the embedded teacher, with the deployment prompt: >= 90% of
+    held-out identity answers name it, and factual accuracy drops by at most 2 points."""
+    from casestudy.provider.identity import factual_rows, heldout_questions
 
     folder = tune_identity()
-    result = evaluate_identity(str(folder), PROVIDER_IDENTITY, heldout_questions())
+    tuned, base = load_teacher(str(folder)), load_teacher("embedded")
+    result = evaluate_identity(tuned, PROVIDER_IDENTITY, heldout_questions())
     assert result.rate >= 0.9, [r["answer"] for r in result.records if not r["mentions"]]
+    prompt = system_prompt(PROVIDER_IDENTITY)
+    before, after = factual_eval(base, factual_rows(), prompt), factual_eval(tuned, factual_rows(), prompt)
+    assert before.total == after.total >= 100
+    assert before.correct - after.correct <= 0.02 * before.total, [
+        (b["question"], a["answer"]) for b, a in zip(before.records, after.records) if b["correct"] and not a["correct"]]
