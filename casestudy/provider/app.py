@@ -50,7 +50,8 @@ class Provider:
         self.settings = settings
         self.loaded = loaded
         self.engine = Engine(loaded, settings.watermark if settings.watermark_enabled else None)
-        self.batcher = DynamicBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size)
+        self.batcher = DynamicBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size,
+                                      settings.batch_window_share)
         self.ledger = Ledger(settings.ledger_db)
         self.limiter = RateLimiter()
         self.created = int(time.time())

@@ -46,6 +46,7 @@ class ProviderSettings:
     watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
     system_prompt: str = ""              # the deployment's identity, prepended to every chat
     batch_window_ms: float = 100.0       # how long the first request waits for company
+    batch_window_share: float = 0.05     # ... or this share of the last generate time, if longer
     max_batch_size: int = 32             # rows (requests x n) per batched generate
     default_max_tokens: int = 256        # when a request gives no max_tokens
     max_tokens_cap: int = 1024           # largest max_tokens accepted
@@ -65,6 +66,8 @@ class ProviderSettings:
                 raise ValueError(f"{name} must be >= 1, not {getattr(self, name)!r}")
         if self.batch_window_ms < 0:
             raise ValueError(f"batch_window_ms must be >= 0, not {self.batch_window_ms!r}")
+        if not 0 <= self.batch_window_share <= 1:
+            raise ValueError(f"batch_window_share must be between 0 and 1, not {self.batch_window_share!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
