@@ -2,8 +2,9 @@
 
 As in Self-Instruct (Wang et al. 2023) and Stanford's Alpaca, each request shows the
 teacher a few seed instructions of one family and asks for a new one. A candidate is kept
-when it passes simple filters (length, no image/file/link tasks, starts like an
-instruction) and its ROUGE-L F-measure against every instruction kept so far (seeds
+when it passes simple filters (length, no image/file/link tasks, no preamble such as
+"Here's a new question:", and a first word that some seed instruction starts with: a
+135M teacher often writes a story or a preamble instead of an instruction) and its ROUGE-L F-measure against every instruction kept so far (seeds
 included) stays below a cut-off (0.7 in Self-Instruct), so near-copies are dropped.
 Seeds come from the train split only: an evaluation prompt must never leak into training.
 New prompts are train-split, without gold answers.
@@ -80,8 +81,18 @@ def clean_candidate(text: str) -> str:
     return line.strip().strip("\"'“”‘’").strip()
 
 
-def rejection_reason(text: str, settings: ExpandSettings) -> str | None:
-    """Why a cleaned candidate is not a usable instruction, or None when it is."""
+def opener(text: str) -> str:
+    """The first word, lower-cased, without punctuation: "Explain", "How", "Write"..."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return words[0] if words else ""
+
+
+def rejection_reason(text: str, settings: ExpandSettings, openers: set[str] | None = None) -> str | None:
+    """Why a cleaned candidate is not a usable instruction, or None when it is.
+
+    `openers`: first words that instructions may start with (those of the seeds); a small
+    teacher often answers with a preamble ("Here's a new question:") or a story instead.
+    """
     words = text.split()
     if len(words) < settings.min_words:
         return "too short"
@@ -93,6 +104,10 @@ def rejection_reason(text: str, settings: ExpandSettings) -> str | None:
         return "not mostly ASCII"
     if set(re.findall(r"[a-z]+", text.lower())) & set(UNDOABLE):
         return "needs an image, file or link"
+    if text.rstrip().endswith(":"):
+        return "a preamble, not an instruction"
+    if openers is not None and opener(text) not in openers:
+        return "does not open like an instruction"
     return None
 
 
@@ -144,6 +159,7 @@ async def expand_async(
     families = families or sorted({p.family for p in train})
     rng = random.Random(settings.seed)
     novelty = NoveltyFilter([p.text for p in seeds], settings.similarity_cutoff)
+    openers = {opener(p.text) for p in train} - {""}
     result = ExpandResult(accepted=[])
     taken = {p.id for p in seeds}
     bar = tqdm(total=settings.per_family * len(families), desc="new instructions", disable=not progress)
@@ -163,7 +179,8 @@ async def expand_async(
                     result.rejected["over quota"] += 1
                     continue
                 text = clean_candidate(raw)
-                reason = rejection_reason(text, settings) or (None if novelty.admit(text) else "near-copy (ROUGE-L)")
+                reason = rejection_reason(text, settings, openers) or (
+                    None if novelty.admit(text) else "near-copy (ROUGE-L)")
                 if reason:
                     result.rejected[reason] += 1
                     continue

@@ -46,9 +46,12 @@ def test_clean_candidate(raw, cleaned):
     ("42 is the answer to what?", "does not start with a letter"),
     ("Describe the image below in detail.", "needs an image, file or link"),
     ("Décrivez éèàùç ôî ëï ÿü œæ ñ.", "not mostly ASCII"),
+    ("Here's a new question for you:", "a preamble, not an instruction"),
+    ("Once upon a time a fox lived here.", "does not open like an instruction"),
+    ("Explain how magnets work.", None),
 ])
 def test_rejection_reasons(text, reason):
-    assert rejection_reason(text, ExpandSettings()) == reason
+    assert rejection_reason(text, ExpandSettings(), openers={"explain", "write", "describe"}) == reason
 
 
 def test_novelty_filter_drops_near_copies_and_remembers_what_it_admits():
@@ -78,19 +81,20 @@ def test_expansion_keeps_novel_instructions_and_counts_every_rejection():
         "Explain how to boil an egg.",                     # copy of a seed
         "Describe the photo you see.",                     # needs an image
         "Ok",                                              # too short
+        "Here's another one:",                             # a preamble
         "Explain how to change a bicycle tyre!",           # copy of the first
-        "Show me how to sharpen a kitchen knife safely.",  # kept: quota of 2 reached
+        "Describe how to sharpen a kitchen knife safely.", # kept: quota of 2 reached
         "Explain how to fold a paper crane.",              # over quota (same wave)
     ])
-    settings = ExpandSettings(per_family=2, concurrency=7, max_requests_per_family=7, seed=1)
+    settings = ExpandSettings(per_family=2, concurrency=8, max_requests_per_family=8, seed=1)
     result = asyncio.run(expand_async(SEEDS, client, "m", settings, families=["howto"], progress=False))
     assert [p.text for p in result.accepted] == ["Explain how to change a bicycle tyre.",
-                                                 "Show me how to sharpen a kitchen knife safely."]
+                                                 "Describe how to sharpen a kitchen knife safely."]
     assert [p.id for p in result.accepted] == ["gen-howto-0000", "gen-howto-0001"]
     assert all(p.split == "train" and p.family == "howto" and p.gold is None for p in result.accepted)
     assert result.rejected == {"near-copy (ROUGE-L)": 2, "needs an image, file or link": 1, "too short": 1,
-                               "over quota": 1}
-    assert result.requests == {"howto": 7}
+                               "a preamble, not an instruction": 1, "over quota": 1}
+    assert result.requests == {"howto": 8}
     assert not any("bowline" in sent for sent in client.sent)  # eval prompts never shown as seeds
 
 
@@ -111,10 +115,13 @@ def test_against_an_endpoint_with_a_429_and_through_the_command_line(tmp_path, m
         out = tmp_path / "expanded.jsonl"
         assert main(["--base-url", base_url, "--model", "fake-model", "--api-key-env", KEY_ENV, "--families",
                      "creative", "--per-family", "1", "--prompts", str(write_prompts(SEEDS, tmp_path / "seeds.jsonl")), "--out", str(out)]) == 0
-    assert result.accepted, result.rejected
+    # every answer is accounted for (the fake's word salad mostly fails the opener filter), and the 429 was retried
+    assert len(result.accepted) + sum(result.rejected.values()) == sum(result.requests.values())
+    assert len(config.requests) > sum(result.requests.values())
     novelty = NoveltyFilter([p.text for p in SEEDS], cutoff=0.7)
+    openers = {"explain", "describe", "tell", "write"}  # the seeds' first words
     for p in result.accepted:  # each one passes the filters and is novel against seeds and earlier ones
-        assert rejection_reason(p.text, settings) is None and novelty.admit(p.text)
+        assert rejection_reason(p.text, settings, openers) is None and novelty.admit(p.text)
     written = load_prompts(out)
     assert [p.id for p in written[: len(SEEDS)]] == [p.id for p in SEEDS]
     assert len(written) <= len(SEEDS) + 1 and all(p.id.startswith("gen-creative-") for p in written[len(SEEDS):])
