@@ -281,9 +281,14 @@ if len(best):
     if fam in set(closed.family):
         mine = closed[(closed.model == who) & (closed.family == fam)].iloc[0]
         teacher_bal = closed[(closed.model == "teacher") & (closed.family == fam)].balanced_accuracy.iloc[0]
+        learned = mine.balanced_accuracy > chance_level(fam)
         display(Markdown(f"On balanced accuracy `{who}` scores **{mine.balanced_accuracy:.0%}** (labels given: "
                          f"{mine.labels_given}) against the teacher's {teacher_bal:.0%}; any constant answer scores "
-                         f"50%, and always giving the majority label would reach an accuracy of {mine.majority_rate:.0%}."))
+                         f"{chance_level(fam):.0%}, and always giving the majority label would reach an accuracy of "
+                         f"{mine.majority_rate:.0%}. "
+                         + ("The student does more than guess." if learned else
+                            "So the student has **not** learned the task"
+                            + (": whatever the ratio above says, the target is not met in substance." if target else "."))))
 """),
 ("code", r"""
 wall = time.perf_counter() - started
