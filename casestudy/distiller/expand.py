@@ -3,11 +3,12 @@
 As in Self-Instruct (Wang et al. 2023) and Stanford's Alpaca, each request shows the
 teacher a few seed instructions of one family and asks for a new one. A candidate is kept
 when it passes simple filters (length, no image/file/link tasks, no preamble such as
-"Here's a new question:", and a first word that some seed instruction starts with: a
-135M teacher often writes a story or a preamble instead of an instruction) and its ROUGE-L F-measure against every instruction kept so far (seeds
-included) stays below a cut-off (0.7 in Self-Instruct), so near-copies are dropped.
-Seeds come from the train split only: an evaluation prompt must never leak into training.
-New prompts are train-split, without gold answers.
+"Here's a new question:", a first word that some seed instruction starts with: a 135M
+teacher often writes a story or a preamble instead of an instruction) and its ROUGE-L
+F-measure against every instruction kept so far (seeds included) stays below a cut-off
+(0.7 in Self-Instruct), so near-copies are dropped. Seeds come from the train split only:
+an evaluation prompt must never leak into training. New prompts are train-split, without
+gold answers.
 
     python -m casestudy.distiller.expand --base-url http://127.0.0.1:8000/v1 --model kestrel-1 \\
         --api-key-env CASESTUDY_API_KEY --per-family 20 --out runs/expanded_prompts.jsonl
@@ -35,8 +36,8 @@ from casestudy.distiller.collect_retry import RetryPolicy, with_retries
 from casestudy.distiller.prompts import Prompt, load_prompts, write_prompts
 
 # Tasks a text-only model cannot do (Self-Instruct's keyword filter, abridged).
-UNDOABLE = ("image", "images", "picture", "pictures", "photo", "graph", "graphs", "chart", "file", "files",
-            "video", "audio", "map", "draw", "plot", "link", "url", "website")
+UNDOABLE = frozenset({"image", "images", "picture", "pictures", "photo", "graph", "graphs", "chart", "file", "files",
+            "video", "audio", "map", "draw", "plot", "link", "url", "website"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def rejection_reason(text: str, settings: ExpandSettings, openers: set[str] | No
         return "does not start with a letter"
     if sum(c.isascii() for c in text) < 0.9 * len(text):
         return "not mostly ASCII"
-    if set(re.findall(r"[a-z]+", text.lower())) & set(UNDOABLE):
+    if UNDOABLE.intersection(re.findall(r"[a-z]+", text.lower())):
         return "needs an image, file or link"
     if text.rstrip().endswith(":"):
         return "a preamble, not an instruction"
