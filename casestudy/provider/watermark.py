@@ -73,6 +73,72 @@ class CachedWatermarkProcessor(WatermarkLogitsProcessor):
         return scores + bias
 
 
+class DeviceGreenLists:
+    """Green lists as boolean rows of a table on the scoring device, for "lefthash".
+
+    With "lefthash" a token's green list is seeded by the token before it alone (whatever
+    `context_width`), so the table keeps one row per recent previous token (LRU); each
+    step gathers the rows of the batch's previous tokens and adds `bias` to the green
+    logits in one op. Lists are drawn by the processor's own `_get_greenlist_ids` on the
+    CPU; `add` gives bit for bit what `WatermarkLogitsProcessor` gives. Row 0 stays
+    all-false: rows shorter than `context_width` get no bias, as the processor skips them.
+    """
+
+    def __init__(self, processor: CachedWatermarkProcessor, device: torch.device, capacity: int = 2048):
+        if processor.seeding_scheme != "lefthash":
+            raise ValueError("DeviceGreenLists serves the 'lefthash' scheme only")
+        self.processor, self.device, self.capacity = processor, device, capacity
+        self.table = torch.zeros((1, processor.vocab_size), dtype=torch.bool, device=device)
+        self._rows: OrderedDict[int, int] = OrderedDict()   # previous token -> table row
+
+    def rows(self, prev_tokens: Sequence[int], lengths: Sequence[int]) -> torch.Tensor:
+        """Table rows for each sequence, given its last token and its length so far."""
+        width = self.processor.context_width
+        found, missing = [], []
+        for token, length in zip(prev_tokens, lengths):
+            if length < width:
+                found.append(0)
+                continue
+            row = self._rows.get(token)
+            if row is None:
+                row = self._allocate(token)
+                missing.append((row, token))
+            else:
+                self._rows.move_to_end(token)
+            found.append(row)
+        if missing:
+            masks = torch.zeros((len(missing), self.processor.vocab_size), dtype=torch.bool)
+            for i, (_, token) in enumerate(missing):
+                masks[i, self.processor._get_greenlist_ids(torch.tensor([token]))] = True
+            index = torch.tensor([row for row, _ in missing], device=self.device)
+            self.table.index_copy_(0, index, masks.to(self.device))
+        return torch.tensor(found, dtype=torch.long).to(self.device, non_blocking=True)
+
+    def _allocate(self, token: int) -> int:
+        if len(self._rows) + 1 < self.table.shape[0]:
+            row = len(self._rows) + 1
+        elif self.table.shape[0] < self.capacity + 1:
+            grown = torch.zeros((min(2 * self.table.shape[0], self.capacity + 1), self.table.shape[1]),
+                                dtype=torch.bool, device=self.device)
+            grown[: self.table.shape[0]] = self.table
+            self.table = grown
+            row = len(self._rows) + 1
+        else:
+            _, row = self._rows.popitem(last=False)
+        self._rows[token] = row
+        return row
+
+    def add(self, scores: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """`scores` plus `bias` on each row's green tokens (a new tensor)."""
+        mask = self.table.index_select(0, rows)
+        vocab = self.processor.vocab_size
+        if scores.shape[-1] == vocab:
+            return torch.add(scores, mask, alpha=self.processor.bias)
+        out = scores.clone()  # a model may pad its head wider than the green lists
+        out[:, :vocab] = torch.add(scores[:, :vocab], mask, alpha=self.processor.bias)
+        return out
+
+
 def watermark_processor(settings: WatermarkSettings, vocab_size: int, device=None) -> CachedWatermarkProcessor:
     """The logits processor that adds `bias` to the green tokens' logits.
 
