@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casestudy.provider.accounts import Account, find_account
-from casestudy.provider.batcher import DynamicBatcher
+from casestudy.provider.batcher import ContinuousBatcher
 from casestudy.provider.engine import Completion, Engine, Row
 from casestudy.provider.errors import APIError, bad_request, from_validation_errors
 from casestudy.provider.ledger import Ledger, LedgerRow
@@ -49,9 +49,9 @@ class Provider:
     def __init__(self, settings: ProviderSettings, loaded: LoadedModel):
         self.settings = settings
         self.loaded = loaded
-        self.engine = Engine(loaded, settings.watermark if settings.watermark_enabled else None)
-        self.batcher = DynamicBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size,
-                                      settings.batch_window_share)
+        self.engine = Engine(loaded, settings.watermark if settings.watermark_enabled else None,
+                             max_batch_tokens=settings.max_batch_tokens, prefill_floor=settings.prefill_tokens or None)
+        self.batcher = ContinuousBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size)
         self.ledger = Ledger(settings.ledger_db)
         self.limiter = RateLimiter()
         self.created = int(time.time())
@@ -137,7 +137,11 @@ class Provider:
                     "messages", code="context_length_exceeded")
             if asked is None:
                 asked = min(s.default_max_tokens, room)
-        return prompt, asked if asked is not None else s.default_max_tokens
+        asked = asked if asked is not None else s.default_max_tokens
+        problem = self.engine.capacity_problem(len(prompt), asked, req.n)
+        if problem:
+            raise bad_request(problem, "messages", code="batch_budget_exceeded")
+        return prompt, asked
 
     def admit(self, account: Account, tokens: int):
         rpm = account.rpm or self.settings.default_rpm
@@ -181,8 +185,8 @@ class Provider:
         prompt, max_tokens = self.plan(req)
         charge = self.admit(account, len(prompt) + max_tokens * req.n)
         k = (req.top_logprobs or 0) if req.logprobs else 0
-        rows = [Row(prompt, max_tokens, req.temperature, req.top_p, row_seed(req.seed, i), req.stop_list(), k)
-                for i in range(req.n)]
+        rows = [Row(prompt, max_tokens, req.temperature, req.top_p, row_seed(req.seed, i), req.stop_list(), k,
+                    logprobs=bool(req.logprobs)) for i in range(req.n)]
         result = await self.batcher.submit(rows)
         completions = result.completions
         completion_tokens = sum(len(c.token_ids) for c in completions)

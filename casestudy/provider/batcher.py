@@ -1,14 +1,14 @@
-"""Dynamic batching: requests that arrive close together share one batched `generate`.
+"""Continuous batching: requests join the decoding batch at the next step, and leave it
+as soon as their rows are done.
 
-The first waiting request opens a window; everything that arrives within it (up to
-`max_rows` rows) joins the batch. Requests that arrive while a batch is generating wait
-for the next one. One worker thread owns the model.
+One worker thread owns the engine. Between two engine steps it takes the requests that
+arrived (first in, first out: a request whose rows do not fit the row limit or the
+engine's memory budget now waits, and so do those behind it), drops the rows of
+requests whose caller went away, runs one step, and answers the requests whose rows have
+all finished. A request's rows are admitted together.
 
-The window is `window_s`, or `window_share` of the last batch's generate time when that
-is longer. Clients that send their next requests as soon as a batch answers (a collector
-with bounded concurrency) need a moment to read the replies; on a CPU where a batch takes
-20 s, a 100 ms window missed them and the next batch held only the few requests that had
-queued meanwhile. Waiting 5% of the last generate time costs at most 5% of throughput.
+`window_s`: when the engine is idle, the first request waits this long for company, so
+that a burst is prefilled together. While the engine is busy nobody waits for a window.
 """
 
 from __future__ import annotations
@@ -17,90 +17,147 @@ import asyncio
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from casestudy.provider.engine import Completion, Engine, Row
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     rows: list[Row]
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    completions: dict[int, Completion] = field(default_factory=dict)
+    started: float = 0.0          # when its rows were admitted to the engine
+    batch_rows: int = 0           # the largest decoding batch its rows were part of
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
 class BatchResult:
     completions: list[Completion]
-    batch_rows: int              # rows in the generate call that produced them
-    generate_ms: float           # wall time of that generate call
+    batch_rows: int              # the largest decoding batch the request's rows shared
+    generate_ms: float           # from its admission to the engine to its last row's end
 
 
-class DynamicBatcher:
-    def __init__(self, engine: Engine, window_s: float, max_rows: int, window_share: float = 0.0):
-        self.engine, self.window_s, self.max_rows, self.window_share = engine, window_s, max_rows, window_share
-        self.last_generate_s = 0.0
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._held: _Job | None = None
+class ContinuousBatcher:
+    def __init__(self, engine: Engine, window_s: float = 0.0, max_rows: int = 32, window_share: float = 0.0):
+        # `window_share` is accepted for callers of the former dynamic batcher and unused.
+        self.engine, self.window_s, self.max_rows = engine, window_s, max_rows
+        self._inbox: queue.Queue[_Job | None] = queue.Queue()
+        self._waiting: deque[_Job] = deque()
+        self._running: dict[int, tuple[_Job, int]] = {}   # engine key -> (job, row index)
+        self._jobs: set[_Job] = set()                     # admitted, not answered
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
     async def submit(self, rows: list[Row]) -> BatchResult:
-        """Generate `rows` (kept in one batch) and return their completions in order."""
+        """Generate `rows` and return their completions in order. If the awaiting task is
+        cancelled (the client went away), the rows are dropped at the next step."""
         if len(rows) > self.max_rows:
             raise ValueError(f"{len(rows)} rows exceed the batch size {self.max_rows}")
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._jobs.put(_Job(rows, future, loop))
-        return await future
+        job = _Job(rows, loop.create_future(), loop)
+        self._inbox.put(job)
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            job.cancelled = True
+            self._inbox.put(job)  # wakes the worker if it waits; it drops the job's rows
+            raise
 
     def close(self) -> None:
-        self._jobs.put(None)
+        self._inbox.put(None)
         self._thread.join(timeout=30)
 
-    def window(self) -> float:
-        """Seconds the first request of a batch waits for company."""
-        return max(self.window_s, self.window_share * self.last_generate_s)
+    # --- the worker thread ----------------------------------------------------------
 
-    def _gather(self) -> list[_Job] | None:
-        first = self._held or self._jobs.get()
-        self._held = None
-        if first is None:
-            return None
-        batch, rows = [first], len(first.rows)
-        deadline = time.monotonic() + self.window()
-        while rows < self.max_rows:
-            try:
-                job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
+    def _take(self, block: bool) -> None:
+        """Move arrived jobs to the waiting line; with `block`, wait for the first one."""
+        try:
+            job = self._inbox.get(timeout=None) if block else self._inbox.get_nowait()
+        except queue.Empty:
+            return
+        while True:
             if job is None:
-                self._jobs.put(None)  # stop after this batch
-                break
-            if rows + len(job.rows) > self.max_rows:
-                self._held = job      # first in line for the next batch
-                break
-            batch.append(job)
-            rows += len(job.rows)
-        return batch
+                self._stopping = True
+            elif job.cancelled:
+                self._drop(job)
+            else:
+                self._waiting.append(job)
+            try:
+                job = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _drop(self, job: _Job) -> None:
+        if job in self._jobs:
+            self.engine.cancel([key for key, (owner, _) in self._running.items() if owner is job])
+            self._running = {k: v for k, v in self._running.items() if v[0] is not job}
+            self._jobs.discard(job)
+        elif job in self._waiting:
+            self._waiting.remove(job)
+
+    def _admit(self) -> None:
+        while self._waiting:
+            job = self._waiting[0]
+            if job.cancelled or job.future.done():
+                self._waiting.popleft()
+                continue
+            if self.engine.in_flight and (self.engine.in_flight + len(job.rows) > self.max_rows
+                                          or not self.engine.fits(job.rows)):
+                return
+            self._waiting.popleft()
+            job.started = time.perf_counter()
+            self._jobs.add(job)
+            for i, row in enumerate(job.rows):
+                self._running[self.engine.add(row)] = (job, i)
 
     def _run(self) -> None:
-        while (batch := self._gather()) is not None:
-            rows = [row for job in batch for row in job.rows]
-            start = time.perf_counter()
+        while not self._stopping:
             try:
-                completions = self.engine.generate(rows)
-            except Exception as error:  # hand the failure to every waiting request
-                for job in batch:
-                    job.loop.call_soon_threadsafe(_set_exception, job.future, error)
-                continue
-            self.last_generate_s = time.perf_counter() - start
-            generate_ms = self.last_generate_s * 1000
-            first = 0
-            for job in batch:
-                result = BatchResult(completions[first:first + len(job.rows)], len(rows), generate_ms)
-                first += len(job.rows)
+                self._cycle()
+            except Exception as error:  # a bug of ours: fail what is in the engine, keep serving
+                self._fail(list(self._jobs), error)
+                self.engine.reset()
+        error = RuntimeError("the provider is shutting down")
+        self._fail(list(self._jobs) + list(self._waiting), error)
+
+    def _fail(self, jobs: list[_Job], error: Exception) -> None:
+        for job in jobs:
+            job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+            self._jobs.discard(job)
+        self._running = {k: v for k, v in self._running.items() if v[0] in self._jobs}
+
+    def _cycle(self) -> None:
+        """Take arrivals and cancellations, admit, run one engine step, answer finished requests."""
+        idle = not self._jobs and not self._waiting
+        self._take(block=idle)
+        if idle and self._waiting and self.window_s > 0:
+            time.sleep(self.window_s)  # company for the first request of a burst
+            self._take(block=False)
+        if self._stopping:
+            return
+        self._admit()
+        if not self._jobs:
+            return
+        finished = self.engine.step()
+        batch = self.engine.last_batch
+        for job in self._jobs:
+            job.batch_rows = max(job.batch_rows, batch)
+        for key, completion in finished:
+            job, index = self._running.pop(key)
+            job.completions[index] = completion
+            if len(job.completions) == len(job.rows):
+                self._jobs.discard(job)
+                result = BatchResult([job.completions[i] for i in range(len(job.rows))], job.batch_rows,
+                                     (time.perf_counter() - job.started) * 1000)
                 job.loop.call_soon_threadsafe(_set_result, job.future, result)
+
+
+DynamicBatcher = ContinuousBatcher  # the former name
 
 
 def _set_result(future: asyncio.Future, result) -> None:

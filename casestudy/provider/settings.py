@@ -45,9 +45,13 @@ class ProviderSettings:
     watermark_enabled: bool = True       # False for the control arm
     watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
     system_prompt: str = ""              # the deployment's identity, prepended to every chat
-    batch_window_ms: float = 100.0       # how long the first request waits for company
-    batch_window_share: float = 0.05     # ... or this share of the last generate time, if longer
-    max_batch_size: int = 32             # rows (requests x n) per batched generate
+    batch_window_ms: float = 20.0        # how long a request reaching an idle engine waits for company
+    batch_window_share: float = 0.05     # unused since continuous batching; kept so saved settings load
+    max_batch_size: int = 32             # rows (requests x n) generating at once
+    max_batch_tokens: int = 65_536       # KV-cache budget: rows generating at once x the widest row's
+                                         # prompt + max_tokens; a request over it alone gets a 400
+    prefill_tokens: int = 0              # prompt tokens prefilled per step while rows decode, at least
+                                         # (more with more rows decoding); 0: 32 on the CPU, 512 on CUDA
     default_max_tokens: int = 256        # when a request gives no max_tokens
     max_tokens_cap: int = 1024           # largest max_tokens accepted
     n_cap: int = 8                       # largest n accepted
@@ -60,10 +64,12 @@ class ProviderSettings:
     def __post_init__(self) -> None:
         if isinstance(self.watermark, dict):
             self.watermark = WatermarkSettings(**self.watermark)
-        for name in ("max_batch_size", "default_max_tokens", "max_tokens_cap", "n_cap",
+        for name in ("max_batch_size", "max_batch_tokens", "default_max_tokens", "max_tokens_cap", "n_cap",
                      "max_body_bytes", "default_rpm", "default_tpm"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, not {getattr(self, name)!r}")
+        if self.prefill_tokens < 0:
+            raise ValueError(f"prefill_tokens must be >= 0, not {self.prefill_tokens!r}")
         if self.batch_window_ms < 0:
             raise ValueError(f"batch_window_ms must be >= 0, not {self.batch_window_ms!r}")
         if not 0 <= self.batch_window_share <= 1:
