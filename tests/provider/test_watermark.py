@@ -10,7 +10,9 @@ from transformers import LlamaConfig, WatermarkDetector
 
 from casestudy.provider.settings import WatermarkSettings
 from casestudy.provider.tokens import token_id_from_bytes
-from casestudy.provider.watermark import green_mask, sequence_green_mask, watermark_processor, watermarking_config
+from casestudy.provider.watermark import (
+    DeviceGreenLists, green_mask, sequence_green_mask, watermark_processor, watermarking_config,
+)
 from tests.provider.conftest import MODEL_NAME, WATERMARK
 
 VOCAB = 1000
@@ -27,6 +29,22 @@ def test_cached_processor_equals_transformers_processor(settings):
         ids = torch.randint(0, 5, (6, 4), generator=generator)
         scores = torch.randn(6, VOCAB, generator=generator)
         assert torch.equal(ours(ids, scores), reference(ids, scores))
+
+
+@pytest.mark.parametrize("settings", SCHEMES[:2])
+def test_device_green_lists_equal_transformers_processor(settings):
+    """The engine's table of green lists (LRU, here small enough to evict) adds the bias bit for bit."""
+    reference = watermarking_config(settings).construct_processor(VOCAB, torch.device("cpu"))
+    table = DeviceGreenLists(watermark_processor(settings, VOCAB), torch.device("cpu"), capacity=8)
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(6):
+        ids = torch.randint(0, 12, (6, 4), generator=generator)
+        scores = torch.randn(6, VOCAB, generator=generator)
+        rows = table.rows(ids[:, -1].tolist(), [4] * 6)
+        assert torch.equal(table.add(scores, rows), reference(ids, scores))
+    short = table.rows([5], [settings.context_width - 1])   # shorter than the context: no bias
+    scores = torch.randn(1, VOCAB)
+    assert torch.equal(table.add(scores, short), scores)
 
 
 @pytest.mark.parametrize("settings", SCHEMES[:2])
