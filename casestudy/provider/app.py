@@ -50,7 +50,8 @@ class Provider:
         self.settings = settings
         self.loaded = loaded
         self.engine = Engine(loaded, settings.watermark if settings.watermark_enabled else None,
-                             max_batch_tokens=settings.max_batch_tokens, prefill_floor=settings.prefill_tokens or None)
+                             max_batch_tokens=settings.max_batch_tokens,
+                             prefill_tokens=settings.prefill_tokens or None)
         self.batcher = ContinuousBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size)
         self.ledger = Ledger(settings.ledger_db)
         self.limiter = RateLimiter()

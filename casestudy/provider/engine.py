@@ -4,12 +4,11 @@ Each `step()` runs, on the device:
 
 1. one decoding forward of every decoding row (a `(rows, 1)` input; `SlotCache` keeps
    their keys/values right-aligned in preallocated buffers);
-2. a bounded amount of prefill: new prompts of up to `max(prefill_floor, decoding rows)`
-   tokens, padded together within that budget; and chunks of one longer prompt, only
-   while their time stays under `long_share` (1/2) of the decoding time. A long prompt
-   then slows the rows decoding beside it by about 1.5x instead of stalling them for its
-   whole prefill (head-of-line blocking); with no row decoding it gets `prefill_max`
-   tokens per step;
+2. a bounded amount of prefill: prompts of up to `prefill_tokens` tokens whole, padded
+   together within `max(prefill_tokens, decoding rows)` tokens; and chunks of one longer
+   prompt, only while their time stays under `long_share` (1/2) of the decoding time. A
+   long prompt then slows the rows decoding beside it by about 1.5x instead of stalling
+   them for its whole prefill (head-of-line blocking);
 3. one vectorised draw for all rows: watermark bias -> logprobs and top-k -> temperature
    / top_p -> a Gumbel-max draw whose noise is a hash of (seed, i, token) for the row's
    i-th token (`gumbel_draw`), so a seeded row gives the same tokens whatever shares its
@@ -201,7 +200,7 @@ class Engine:
     """The model, the rows being generated, and one `step()` at a time (one thread)."""
 
     def __init__(self, loaded: LoadedModel, watermark: WatermarkSettings | None, *,
-                 max_batch_tokens: int = 65_536, prefill_floor: int | None = None, prefill_max: int = 1024,
+                 max_batch_tokens: int = 65_536, prefill_tokens: int | None = None, prefill_max: int = 1024,
                  long_share: float = 0.5):
         self.loaded = loaded
         self.model = loaded.model
@@ -217,8 +216,9 @@ class Engine:
         self._eos = torch.tensor(sorted(self.eos_ids), dtype=torch.long, device=self.device)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.max_batch_tokens = max_batch_tokens
-        self.prefill_floor = prefill_floor or (512 if self.device.type == "cuda" else 32)
-        self.prefill_max = max(prefill_max, self.prefill_floor)
+        # Prompts longer than this go in chunks; at least this many prompt tokens per step.
+        self.prefill_tokens = prefill_tokens or (2048 if self.device.type == "cuda" else 256)
+        self.prefill_max = max(prefill_max, self.prefill_tokens)
         self.long_share = long_share      # a long prompt's prefill time / decoding time, at most
         self.chunk_s = 0.1                # seconds per chunk of a long prompt alone in the engine
         if self.model.config._attn_implementation not in ("sdpa", "eager"):
@@ -289,6 +289,7 @@ class Engine:
         self.prefilling.append(live)
         return key
 
+    @torch.inference_mode()
     def cancel(self, keys) -> int:
         """Drop the rows under `keys` (prefilling or decoding); returns how many were dropped."""
         keys = set(keys)
@@ -385,13 +386,13 @@ class Engine:
             self._dirty = True
 
     def _plan(self, budget: int) -> tuple[list[_Live], _Live | None]:
-        """This step's prefill: prompts of at most `budget` tokens prefilled whole, padded
-        together within `budget`; and the oldest longer prompt, prefilled in chunks."""
+        """This step's prefill: prompts of at most `prefill_tokens` tokens prefilled whole,
+        padded together within `budget`; and the oldest longer prompt, in chunks."""
         long = next((r for r in self.prefilling if r.done), None) or \
-            next((r for r in self.prefilling if r.remaining > budget), None)
+            next((r for r in self.prefilling if r.remaining > self.prefill_tokens), None)
         group, prompts, width = [], set(), 0
         for r in self.prefilling:
-            if r is long or r.done or r.remaining > budget:
+            if r is long or r.done or r.remaining > self.prefill_tokens:
                 continue
             key = tuple(r.row.prompt_ids)
             if key not in prompts:
@@ -404,15 +405,16 @@ class Engine:
         return group, long
 
     def _prefill(self, decoding: int, decode_s: float) -> list[_Joining]:
-        """Prefill within this step's share. Prompts of up to a token budget (about as many
-        tokens as rows decode, `prefill_max` when none do) are prefilled whole, padded
-        together. A longer prompt goes in chunks: while other rows decode or wait for their
-        first token, only as long as its chunks' time stays under `long_share` of the
-        decoding time, each chunk sized to take about one decoding step; alone, in chunks
-        of about `chunk_s` seconds, so that a newcomer waits for one chunk at most."""
+        """Prefill within this step's share. Prompts of up to `prefill_tokens` are prefilled
+        whole, padded together within a token budget (as many tokens as rows decode, at
+        least `prefill_tokens`; `prefill_max` when none decode). A longer prompt goes in
+        chunks: while other rows decode or wait for their first token, only as long as its
+        chunks' time stays under `long_share` of the decoding time, each chunk sized to
+        take about one decoding step; alone, in chunks of about `chunk_s` seconds, so that
+        a newcomer waits for one chunk at most."""
         if not self.prefilling:
             return []
-        budget = self.prefill_max if decoding == 0 else max(self.prefill_floor, decoding)
+        budget = self.prefill_max if decoding == 0 else max(self.prefill_tokens, decoding)
         group, long = self._plan(budget)
         joining = []
         if group:
@@ -424,7 +426,7 @@ class Engine:
             if contended:
                 self._credit = min(self._credit + self.long_share * decode_s, decode_s)
             if not contended or self._credit > 0:
-                size = self._chunk[contended] or self.prefill_floor
+                size = self._chunk[contended] or min(64, self.prefill_tokens)
                 started = self._clock()
                 ready = self._prefill_chunk(long, size)
                 spent = self._clock() - started

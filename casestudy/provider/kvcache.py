@@ -69,7 +69,8 @@ class SlotCache(Cache):
             for name in ("keys", "values"):
                 old = getattr(layer, name)
                 ref = old if old is not None else getattr(like.layers[i], name)
-                new = ref.new_empty((rows, ref.shape[1], columns, ref.shape[3]))
+                # Zeros, not garbage: masked columns get a weight of exactly 0, and 0 x NaN is NaN.
+                new = ref.new_zeros((rows, ref.shape[1], columns, ref.shape[3]))
                 if old is not None and used_rows and end > lo:
                     new[:used_rows, :, lo + offset: end + offset] = old[:used_rows, :, lo:end]
                 setattr(layer, name, new)

@@ -50,8 +50,8 @@ class ProviderSettings:
     max_batch_size: int = 32             # rows (requests x n) generating at once
     max_batch_tokens: int = 65_536       # KV-cache budget: rows generating at once x the widest row's
                                          # prompt + max_tokens; a request over it alone gets a 400
-    prefill_tokens: int = 0              # prompt tokens prefilled per step while rows decode, at least
-                                         # (more with more rows decoding); 0: 32 on the CPU, 512 on CUDA
+    prefill_tokens: int = 0              # longer prompts are prefilled in chunks beside decoding rows; at
+                                         # least this many prompt tokens per step; 0: 256 on the CPU, 2048 on CUDA
     default_max_tokens: int = 256        # when a request gives no max_tokens
     max_tokens_cap: int = 1024           # largest max_tokens accepted
     n_cap: int = 8                       # largest n accepted

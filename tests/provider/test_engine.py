@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -139,6 +141,52 @@ def test_rows_without_logprobs_return_none_and_eos_is_a_stop(loaded, prompts, to
     ended = engine.generate([Row(prompts[1], 4, temperature=0)])[0]
     assert ended.token_ids == quiet.token_ids[:1] and ended.finish_reason == "stop"
     assert len(ended.logprobs) == 1
+
+
+def test_cancelled_rows_leave_and_the_others_go_on_unchanged(loaded, prompts):
+    engine = Engine(loaded, KEY)
+    rows = [Row(prompts[i], 12, seed=i, top_logprobs=2) for i in range(4)]
+    expected = engine.generate(rows)
+    keys = [engine.add(row) for row in rows]
+    done = {}
+    for _ in range(3):
+        done.update(engine.step())
+    assert engine.cancel([keys[0], keys[2]]) == 2 and engine.decoding == 2
+    while engine.in_flight:
+        done.update(engine.step())
+    assert set(done) == {keys[1], keys[3]}
+    assert done[keys[1]].token_ids == expected[1].token_ids and done[keys[3]].token_ids == expected[3].token_ids
+    assert done[keys[3]].top_ids == expected[3].top_ids
+
+
+@pytest.mark.parametrize("trial", range(2))
+def test_rows_arriving_and_leaving_at_random_equal_their_run_alone(loaded, trial):
+    """Random arrivals, cancellations, chunked prompts, buffer growth and compaction under a
+    small budget: every row that ends gives what it gives alone (and no NaN from masked
+    columns of a fresh buffer)."""
+    rng = random.Random(trial)
+    rows = [Row([rng.randrange(100, 40000) for _ in range(rng.randint(1, 120))], rng.randint(1, 16),
+                temperature=rng.choice([0, 0.8, 1.0]), top_p=rng.choice([1.0, 0.9]), seed=i,
+                top_logprobs=rng.choice([0, 3]), logprobs=rng.random() < 0.7) for i in range(20)]
+    alone = Engine(loaded, KEY)
+    expected = [alone.generate([row])[0] for row in rows]
+    engine = Engine(loaded, KEY, prefill_tokens=rng.choice([16, 48]), max_batch_tokens=rng.choice([300, 2000]))
+    pending, keys, done, cancelled = list(range(len(rows))), {}, {}, set()
+    while pending or engine.in_flight:
+        for _ in range(rng.randint(0, 3)):
+            if pending:
+                i = pending.pop(0)
+                keys[engine.add(rows[i])] = i
+        if rng.random() < 0.05:
+            key = rng.choice(list(keys))
+            if key not in done and engine.cancel([key]):
+                cancelled.add(key)
+        done.update(engine.step())
+    assert set(done) | cancelled == set(keys)
+    for key, completion in done.items():
+        want = expected[keys[key]]
+        assert completion.token_ids == want.token_ids and completion.finish_reason == want.finish_reason
+        assert completion.logprobs == pytest.approx(want.logprobs, abs=1e-4)
 
 
 def test_memory_budget_refuses_a_request_that_can_never_fit(tiny_model_dir, tmp_path):
