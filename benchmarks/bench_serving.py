@@ -20,8 +20,11 @@ logprobs, the watermark: the workshop collection's settings).
     python benchmarks/bench_serving.py --model embedded --configs marked --modes engine server --max-tokens 96
 
 Tokens are completion tokens (EOS excluded). Generation runs in a worker thread, as in
-the server. On a machine shared with other jobs every figure is a lower bound; compare
-ratios taken in the same run only.
+the server. Besides tokens per second, the tables give tokens per CPU-second of the
+process that generates (this one in process, the server's otherwise): on a machine
+shared with other jobs wall-clock figures are lower bounds that swing with the load,
+while with `OMP_NUM_THREADS=1` the CPU-time figure is close to what one idle core does
+(it leaves out idle waits, e.g. for a batching window).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import threading
 import time
@@ -154,10 +158,18 @@ async def run_server(handle, key: str, messages: list[list[dict]], c: int, confi
     return tokens, seconds
 
 
-def timed(function, *args) -> tuple[int, float]:
-    start = time.perf_counter()
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of this process or of process `pid`."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(function, *args) -> tuple[int, float, float]:
+    start, cpu = time.perf_counter(), cpu_seconds()
     tokens = in_thread(function, *args)
-    return tokens, time.perf_counter() - start
+    return tokens, time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def server_settings(model_dir: str, device: str, marked: bool, max_rows: int, max_tokens: int, tmp: Path):
@@ -212,34 +224,40 @@ def main() -> None:
                     ids = [prompt_ids(loaded.tokenizer, m) for m in messages] if loaded else None
                     for mode in args.modes:
                         if mode == "generate":
-                            tokens, seconds = timed(run_generate, loaded, ids, c, config, args.max_tokens)
+                            tokens, seconds, cpu = timed(run_generate, loaded, ids, c, config, args.max_tokens)
                         elif mode == "engine":
-                            tokens, seconds = timed(run_engine, engine, ids, c, config, args.max_tokens)
+                            tokens, seconds, cpu = timed(run_engine, engine, ids, c, config, args.max_tokens)
                         else:
                             handle, key = servers[CONFIGS[config][2]]
+                            before = cpu_seconds(handle.process.pid)
                             try:
                                 tokens, seconds = asyncio.run(run_server(handle, key, messages, c, config,
                                                                          args.max_tokens))
                             except Exception:
                                 print(handle.log_tail(), flush=True)
                                 raise
+                            cpu = cpu_seconds(handle.process.pid) - before
                         row[f"{mode}_tok_s"] = round(tokens / seconds, 1)
+                        row[f"{mode}_tok_cpu_s"] = round(tokens / max(cpu, 1e-9), 1)
                         row[f"{mode}_tokens"] = tokens
                         print(f"  {config:6} c={c:3} {mode:8} {tokens:6d} tokens {seconds:7.1f} s "
-                              f"{tokens / seconds:8.1f} tok/s", flush=True)
+                              f"{tokens / seconds:8.1f} tok/s {cpu:7.1f} CPU-s {tokens / max(cpu, 1e-9):8.1f} tok/CPU-s",
+                              flush=True)
                     results.append(row)
-    print()
     modes = [m for m in ("generate", "engine", "server") if m in args.modes]
-    header = f"{'config':7} {'conc':>4} {'rows':>5} " + " ".join(f"{m + ' tok/s':>15}" for m in modes)
-    if "generate" in modes:
-        header += " " + " ".join(f"{m + '/generate':>16}" for m in modes if m != "generate")
-    print(header)
-    for row in results:
-        line = f"{row['config']:7} {row['concurrency']:>4} {row['rows']:>5} " + \
-            " ".join(f"{row[f'{m}_tok_s']:>15.1f}" for m in modes)
+    for unit, suffix in (("tok/s", "tok_s"), ("tok/CPU-s", "tok_cpu_s")):
+        print(f"\ncompletion tokens per {'second' if unit == 'tok/s' else 'CPU-second of the generating process'}")
+        header = f"{'config':7} {'conc':>4} {'rows':>5} " + " ".join(f"{m:>10}" for m in modes)
         if "generate" in modes:
-            line += " " + " ".join(f"{row[f'{m}_tok_s'] / row['generate_tok_s']:>16.2f}" for m in modes if m != "generate")
-        print(line)
+            header += " " + " ".join(f"{m + '/generate':>16}" for m in modes if m != "generate")
+        print(header)
+        for row in results:
+            line = f"{row['config']:7} {row['concurrency']:>4} {row['rows']:>5} " + \
+                " ".join(f"{row[f'{m}_{suffix}']:>10.1f}" for m in modes)
+            if "generate" in modes:
+                line += " " + " ".join(f"{row[f'{m}_{suffix}'] / row[f'generate_{suffix}']:>16.2f}"
+                                       for m in modes if m != "generate")
+            print(line)
     if args.out:
         Path(args.out).write_text(json.dumps({"model": args.model, "device": device.describe(),
                                               "max_tokens": args.max_tokens, "results": results}, indent=2))

@@ -319,7 +319,7 @@ class Engine:
         if self._dirty and self.slots:
             self._refresh()
         decoding = len(self.slots)
-        started = self._clock()
+        started = self._clock() if self.prefilling else 0.0
         logits = [self._decode()] if decoding else []
         joining = self._prefill(decoding, self._clock() - started if self.prefilling else 0.0)
         for group in joining:

@@ -56,10 +56,6 @@ class SlotCache(Cache):
         first = self.layers[0].keys
         return (0, 0) if first is None else (first.shape[0], first.shape[2])
 
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for layer in self.layers if layer.keys is not None
-                   for t in (layer.keys, layer.values))
-
     def resize(self, rows: int, columns: int, offset: int = 0, like: Cache | None = None) -> None:
         """New buffers of `rows` x `columns`; the used part moves `offset` columns (right if
         positive). `like` (a prefill cache) gives head counts and dtype before the first allocation."""
