@@ -16,17 +16,16 @@ import time
 import pandas as pd
 from scipy.stats import binomtest
 
-from casestudy.provider.identity import (
-    DEPLOYMENT, PROVIDER_IDENTITY, Identity, evaluate_identity, factual_eval, factual_rows,
-    heldout_questions, probe_rows, system_prompt, tune_identity, tune_info,
-)
-from casestudy.provider.identity_tune import TuneSettings
-from casestudy.provider.teacher import load_teacher
+from casestudy.provider.identity.data import factual_rows, heldout_questions, probe_rows
+from casestudy.provider.identity.evaluate import DEPLOYMENT, evaluate_identity, factual_eval
+from casestudy.provider.identity.text import PROVIDER_IDENTITY, Identity, system_prompt
+from casestudy.provider.identity.tune import TuneSettings, tune_identity, tune_info
+from casestudy.models import load_model
 
 
 def measure(source: str, identity: Identity, device: str, probes: bool) -> list[dict]:
     """One row per system-prompt setting for one model: identity rate(s) and factual accuracy."""
-    loaded = load_teacher(source, device=device)
+    loaded = load_model(source, device=device)
     rows = []
     for label, system in (("deployment prompt", DEPLOYMENT), ("no system message", None)):
         held = evaluate_identity(loaded, identity, heldout_questions(), system_prompt=system)

@@ -29,8 +29,8 @@ from casestudy.provider.schemas import (
     MAX_STOP_SEQUENCES, ChatCompletion, ChatCompletionRequest, ModelList, request_schema,
 )
 from casestudy.provider.settings import ProviderSettings
-from casestudy.provider.teacher import LoadedModel, load_teacher
-from casestudy.provider.tokens import token_bytes
+from casestudy.models import LoadedModel, load_model
+from casestudy.token_bytes import token_bytes
 
 log = logging.getLogger("casestudy.provider")
 OWNER = "provider"
@@ -236,7 +236,7 @@ def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        model = loaded or await asyncio.to_thread(load_teacher, settings.model_source, settings.device)
+        model = loaded or await asyncio.to_thread(load_model, settings.model_source, settings.device)
         app.state.provider = Provider(settings, model)
         try:
             yield

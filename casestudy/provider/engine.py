@@ -19,7 +19,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from casestudy.provider.settings import WatermarkSettings
-from casestudy.provider.teacher import LoadedModel
+from casestudy.models import LoadedModel
 from casestudy.provider.watermark import watermark_processor
 
 @dataclass

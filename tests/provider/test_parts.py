@@ -16,7 +16,7 @@ from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal
 from casestudy.provider.schemas import ChatCompletionRequest
 from casestudy.provider.server import check_host
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
-from casestudy.provider.teacher import load_teacher
+from casestudy.models import load_model
 from tests.provider.conftest import tiny_settings
 
 
@@ -86,7 +86,7 @@ def test_ledger_keeps_every_row_from_threads_and_across_reopen(tmp_path):
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir):
-    return Engine(load_teacher(str(tiny_model_dir), device="cpu"), WatermarkSettings(key=3))
+    return Engine(load_model(str(tiny_model_dir), device="cpu"), WatermarkSettings(key=3))
 
 
 def test_a_seeded_row_gives_the_same_tokens_alone_or_in_a_batch(engine, tokenizer):
@@ -107,7 +107,7 @@ def test_top_p_zero_is_greedy(engine, tokenizer):
 
 
 def test_a_model_without_chat_template_gets_a_plain_transcript(tiny_model_dir, tmp_path):
-    loaded = load_teacher(str(tiny_model_dir), device="cpu")
+    loaded = load_model(str(tiny_model_dir), device="cpu")
     loaded.tokenizer.chat_template = None  # a base model, e.g. a student saved without one
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path, system_prompt="Be brief."), loaded)
     try:
