@@ -29,7 +29,9 @@ def notebooks(tmp_path):
     write_notebook(folder / "01_first.ipynb",
                    "from casestudy.artifacts import write_metrics\nimport os, pathlib\n"
                    "out = pathlib.Path(os.environ['CASESTUDY_RUNS']) / profile / 'first'\n"
-                   "write_metrics(out, {'steps': steps}, {'steps run': str(steps)})")
+                   "targets = [{'check': 'steps done', 'measured': str(steps), 'met': steps > 2},\n"
+                   "           {'check': 'no target here', 'measured': 'x', 'met': None}]\n"
+                   "write_metrics(out, {'steps': steps, 'targets': targets}, {'steps run': str(steps)})")
     write_notebook(folder / "02_second.ipynb", "x = 1", "raise ValueError('boom at second')", "y = 2")
     write_notebook(folder / "03_third.ipynb", "z = 3")
     return folder
@@ -49,6 +51,7 @@ def test_runs_in_order_stops_at_the_failing_cell_and_keeps_the_partial_notebook(
     assert partial.cells[-1].source == "y = 2" and not partial.cells[-1].outputs  # kept, never run
     index = write_report(result, report.parent, report).read_text()
     assert "02_second failed at cell 3 (In [4]" in index and "steps run" in index and ">4<" in index
+    assert "steps done" in index and '<td class="met">met</td>' in index and '<td class="none">no target</td>' in index
     assert (report / "01_first.html").is_file() and (report / "02_second.html").is_file()
     assert set(json.loads((report.parent / "timings.json").read_text())) == {"01_first", "02_second"}
 
