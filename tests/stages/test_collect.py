@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from casestudy.cost.prices import load_price_table
-from casestudy.distiller.collect import plots as report
-from casestudy.distiller.collect.dataset import TopK, read_records
+from casestudy.distiller.collect.dataset import read_records
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.profiles import notebook_defaults
 from casestudy.stages.collect import StageParams, run_collection, stage_metrics
@@ -53,19 +50,3 @@ def test_stage_params_have_no_defaults_of_their_own():
     with pytest.raises(TypeError):
         StageParams(seed=0)
     assert SMOKE.local and SMOKE.samples_per_prompt == 2 and SMOKE.request_timeout_s == 600.0
-
-
-def test_report_tables_on_synthetic_records():
-    frame = pd.DataFrame({
-        "id": [f"p{i}:0" for i in range(4)], "prompt_id": [f"p{i}" for i in range(4)], "sample": 0,
-        "family": ["a", "a", "b", "b"], "split": ["train", "eval", "train", "train"], "prompt_tokens": 5,
-        "completion_tokens": [10, 20, 30, 40], "finish_reason": ["stop", "length", "stop", "stop"],
-        "latency_s": 1.0, "finished_at": [100.0, 101.0, 107.0, 112.0], "completion": "x", "prompt": "y",
-    })
-    table = report.family_table(frame)
-    assert table.loc["b", "completion_tokens"] == 70 and table.loc["a", "cut_at_max_tokens"] == 0.5
-    speed = report.throughput_frame(frame, bin_s=5.0)
-    assert speed["cumulative_tokens"].iloc[-1] == 100 and speed["tokens_per_second"].iloc[0] == 6.0
-    assert len(report.example_table(frame, per_family=1)) == 2
-    topk = TopK([1, 2], [-0.1, -0.2], [[1, 3], [2, 4]], np.log([[0.6, 0.3], [0.5, 0.4]]))
-    assert np.allclose(report.topk_mass({"x": topk}), [0.9, 0.9])
