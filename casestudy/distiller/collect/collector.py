@@ -2,7 +2,7 @@
 
 It uses the official `AsyncOpenAI` client against any `base_url` (the local provider,
 vLLM, llama.cpp's server, a hosted API), with a bounded number of requests in flight,
-retries with back-off (see `collect_retry`), and `logprobs` with `top_logprobs=k`.
+retries with back-off (see `retry`), and `logprobs` with `top_logprobs=k`.
 Each finished record is appended at once to the arm folder (see `dataset`), so a run
 killed at any moment and restarted with the same settings collects only what is missing.
 """
