@@ -122,3 +122,35 @@ def load_model(source: str = EMBEDDED, device: str = "auto") -> LoadedModel:
         path=where if isinstance(where, Path) else None,
         load_seconds=time.perf_counter() - start,
     )
+
+
+def source_key(source: str) -> str:
+    """What identifies a model's weights: the embedded folder's name (it carries the GGUF's
+    hash), a hash of a local folder's files, or a hub id."""
+    where = resolve_source(source)
+    if not isinstance(where, Path):
+        return str(where)
+    if source == EMBEDDED:
+        return where.name
+    digest = hashlib.sha256()
+    for path in sorted(p for p in where.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors")):
+        digest.update(path.name.encode())
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def train_only_top(model: PreTrainedModel, train_layers: int) -> list:
+    """Freeze all but the top `train_layers` decoder layers and the final norm (0: train everything);
+    return the parameters that train.
+
+    A fine-tune that moves only the top layers needs no backward pass below them, and the
+    (tied) vocabulary-sized embedding needs no gradient: about half the cost of a full one.
+    """
+    if train_layers <= 0:
+        model.requires_grad_(True)
+        return list(model.parameters())
+    model.requires_grad_(False)
+    for layer in model.base_model.layers[-train_layers:]:
+        layer.requires_grad_(True)
+    model.base_model.norm.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]

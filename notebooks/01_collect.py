@@ -8,27 +8,33 @@
 #
 # This notebook plays both sides on one machine:
 #
-# * **The provider** serves a teacher model, SmolLM2-135M-Instruct, as the product *"Kestrel"* of
-#   the fictional lab *"Meridian Labs"*, behind an OpenAI-compatible HTTP API: per-account API
-#   keys, rate limits, a request ledger, a text watermark on every completion.
+# * **The provider** takes the public model SmolLM2-135M-Instruct, adds its own post-training
+#   (an identity, *"Kestrel"* of the fictional lab *"Meridian Labs"*, and a skill the public
+#   model lacks: adding three-digit numbers by a worked method) and sells the result behind an
+#   OpenAI-compatible HTTP API: per-account API keys, rate limits, a request ledger, a text
+#   watermark on every completion. Its post-training is what a distiller can steal.
 # * **The distiller** is an ordinary customer of that API. It uses the official `openai` client,
 #   a bounded number of requests in flight, retries with back-off, and asks for
 #   `top_logprobs=20` on every request. Everything it receives is written to disk at once, so a
 #   collection that is interrupted resumes where it stopped.
 #
-# Notebook 02 trains small students on what is collected here; notebook 03 prices it;
-# notebook 04 shows how the provider can tell.
+# Notebook 02 trains students on what is collected here, starting from the same public
+# model; notebook 03 prices it; notebook 04 shows how the provider can tell.
 
 # %% tags=["parameters"]
 profile = "smoke"
 seed = 0
 device = "auto"                 # where the local provider runs the teacher: auto, cpu or cuda
 teacher = "embedded"            # "embedded" (SmolLM2-135M-Instruct GGUF) or a model folder / hub id
-tune_identity = False           # fine-tune each deployment's identity in (cached) or only state it in the system prompt
-num_prompts = 16                # prompts asked, spread over families and splits
+post_train = True               # the provider serves the public model + its post-training (identity, skill), cached
+post_train_steps = 2            # the post-training's optimizer steps (0: one pass over its examples)
+skill_examples = 16             # the post-training's gold worked additions
+num_prompts = 16                # ordinary prompts asked, spread over families and splits
+skill_prompts = 8               # prompts about the provider's skill (three-digit additions)
 samples_per_prompt = 2          # answers sampled per prompt
 max_tokens = 48                 # completion length cap per answer
 temperature = 0.7               # sampling temperature the distiller asks for
+eval_temperature = 0.0          # held-out prompts: greedy, so the teacher is measured as the students will be
 top_logprobs = 20               # alternatives per token (0 to 20, as OpenAI's API)
 concurrency = 16                # requests in flight (the provider batches them)
 control_prompts = 8             # prompts for the control arm (another deployment, no watermark)
@@ -52,7 +58,7 @@ from casestudy.artifacts import write_metrics
 from casestudy.cost.prices import api_bill, load_price_table
 from casestudy.distiller.collect import plots
 from casestudy.distiller.collect.dataset import read_records, read_topk
-from casestudy.distiller.collect.prompts import load_prompts, select_prompts
+from casestudy.distiller.collect.prompts import load_prompts, select_mix
 from casestudy.models import load_model
 from casestudy.paths import run_dir, stage_dir
 from casestudy.stages import collect as stage
@@ -72,12 +78,15 @@ print(f"run directory: {out}")
 # %% [markdown]
 # ## 1 · The prompts
 #
-# A distiller wants breadth: explanations, how-tos, creative writing, rewriting, summaries,
-# chit-chat, questions about the assistant itself, advice, comparisons, and two families with
-# a **gold answer** (the sentiment of short reviews, short factual questions) on which notebook 02
-# can grade a student. All were written for this project (`data/prompts/build_prompts.py`);
-# about a fifth of each family is held out as the `eval` split. The run takes a stratified
-# subset of `num_prompts`.
+# The distiller wants the provider's skill above all, so it asks `skill_prompts` sums of two
+# three-digit numbers: it can write such questions in any quantity, and grade the answers
+# itself. It also wants breadth: explanations, how-tos, creative writing, rewriting,
+# summaries, chit-chat, questions about the assistant itself, advice, comparisons, and two
+# more families with a **gold answer** (the sentiment of short reviews, short factual
+# questions). All were written for this project (`data/prompts/build_prompts.py`); about a
+# fifth of each family is held out as the `eval` split, and held-out prompts are asked
+# greedily (`eval_temperature`), so that notebook 02 measures the teacher the way it measures
+# its students. The run takes a stratified subset of `num_prompts` ordinary prompts.
 #
 # A distiller who wants more can let the teacher write prompts too, as Self-Instruct and
 # Stanford's Alpaca did: show it a few seed instructions of one family, ask for a new one, keep
@@ -88,7 +97,7 @@ print(f"run directory: {out}")
 
 # %%
 pool = load_prompts(prompt_file or None)
-prompts = select_prompts(pool, num_prompts, seed)
+prompts = select_mix(pool, num_prompts, "arithmetic", skill_prompts, seed)
 chosen = pd.DataFrame([{"family": p.family, "split": p.split} for p in prompts])
 counts = pd.crosstab(chosen.family, chosen.split, margins=True, margins_name="total")
 display(Markdown(f"**{len(prompts)}** of the {len(pool)} prompts, from {chosen.family.nunique()} families:"))
@@ -97,12 +106,15 @@ counts
 # %% [markdown]
 # ## 2 · Collecting through the API
 #
-# With an empty `base_url` the notebook deploys the teacher twice, as real server processes:
+# With an empty `base_url` the notebook starts two deployments, as real server processes:
 #
 # | arm | deployment | watermark | identity |
 # |---|---|---|---|
-# | `main` | the provider's product | yes (green-list, secret key) | *Kestrel* by *Meridian Labs* |
-# | `control` | same base model, another deployment | no | *Juniper* by *Oakridge AI* |
+# | `main` | the provider's product: the public model + its post-training (tuned once, cached) | yes (green-list, secret key) | *Kestrel* by *Meridian Labs*, tuned in |
+# | `control` | the public model as anyone can download it | no | *Juniper* by *Oakridge AI*, in the system prompt only |
+#
+# Whatever a student learns from the control did not come from the provider: it is the
+# control of notebooks 02 and 04.
 #
 # The distiller opens one account per deployment and collects `samples_per_prompt` answers per
 # prompt. While it collects the main arm, a few **simulated** ordinary customers use the same

@@ -1,14 +1,15 @@
 # %% [markdown]
 # # 03 · What distillation costs
 #
-# In January 2025 DeepSeek said it trained DeepSeek-V3 for about $5.6M, and OpenAI said it had
-# evidence that DeepSeek used its models' outputs. This notebook puts numbers beside both
+# In its technical report of December 2024 DeepSeek put the final training run of DeepSeek-V3
+# at about $5.6M; in January 2025 OpenAI said it had evidence that DeepSeek used its models'
+# outputs. This notebook puts numbers beside both
 # claims. It first **recomputes the published figures from their inputs** (DeepSeek-V3's
 # training-cost table, the price of DeepSeek-R1's distillation data, Stanford Alpaca), then
 # **measures our own run** (notebooks 01 and 02): device time, FLOPs, the API bill, money and
 # energy. It **estimates the teacher's own training cost the same way**, and ends with the
-# headline: how much of the teacher's quality a student gets for what fraction of its cost,
-# and how that cost scales.
+# headline: how much of the skill the provider added a student copied, for what the distiller
+# paid and against what the provider paid, and how that cost scales.
 #
 # Every price, utilisation and power figure is a parameter below or a dated line in
 # `data/prices.toml`: change them and rerun to redo the sums with your own.
@@ -49,7 +50,8 @@ from casestudy.cost.published import (V3_LEFT_OUT, R1DataAssumptions, alpaca_tab
                                       deepseek_v3_matches_report, deepseek_v3_table, r1_distillation_bill)
 from casestudy.cost.scaling import log_range, measured_points, scaling_grid, tokens_per_sample
 from casestudy.paths import run_dir, stage_dir
-from casestudy.stages.cost import analyse_run, caveats, load_run_inputs, percent_text, stage_metrics, usd_text
+from casestudy.stages.cost import (analyse_run, caveats, headline_text, load_run_inputs, percent_text, stage_metrics,
+                                   usd_text)
 from casestudy.targets import table as targets_table
 
 # %%
@@ -182,25 +184,31 @@ if cost:
         f"(sequence length {teacher_context} assumed for the attention term)."))
 
 # %% [markdown]
-# ## 4 · The headline: quality for cost
+# ## 4 · The headline: the skill copied, for what
 #
-# Each student's accuracy as a fraction of the teacher's (notebook 02, held-out gold answers)
-# against its cost as a fraction of the teacher's pre-training. A student's cost is the
-# teacher's generation of its training data plus its own training, in FLOPs
-# (`compute_fraction`) and in dollars (`usd_fraction`: the API bill at the headline price point
-# plus the training's GPU-hours estimated like the teacher's).
+# The provider's product is the public model plus its post-training; the skill it added is
+# what a distiller can steal. For each student trained in notebook 02: the share of the
+# provider's skill gain it copied, (student - its untrained start) / (teacher - public model)
+# on held-out prompts, against what the distiller spent: the API bill of the answers it
+# learned from, at the headline price point, plus its training, estimated from FLOPs at the
+# stated GPU price and MFU like the teacher's pre-training (a fine-tune of the top layers
+# costs 2·N + 4·N_trained FLOPs per token) and measured from the device time it took. The
+# provider's side: its post-training, measured, and the pre-training of the model under it,
+# estimated above.
 
 # %%
 if cost:
-    display(cost.students[["student", "kind", "params", "accuracy", "quality_fraction", "compute_fraction",
-                           "api_usd", "training_usd", "usd_fraction", "measured_training_usd"]])
+    display(cost.students[["student", "start", "arm", "params", "trainable_params", "skill_accuracy",
+                           "copied_share", "api_usd", "training_usd", "measured_training_usd", "distiller_usd"]])
+    display(pd.Series(cost.provider, name="the provider's spend").to_frame())
 
 # %%
 if cost:
-    plots.quality_vs_cost(cost.students);
+    plots.copied_vs_cost(cost.students, cost.provider);
 
 # %%
 if cost:
+    display(Markdown(headline_text(cost, price_point)))
     display(Markdown(caveats(cost, inputs, price_point, hw)))
 
 # %% [markdown]

@@ -28,9 +28,12 @@ query_temperature = 1.0       # suspects sample, as a customer would see them
 num_wrong_keys = 100          # keys that are not the provider's, for the calibration
 alpha = 0.01                  # significance level of every test
 dose_shares = [0.0, 0.5, 1.0] # watermarked share of the training data of each dose student
-dose_records = 40             # training records per dose student
-dose_steps = 40               # optimizer steps per dose student
-dose_student_size = "5m"      # architecture of the dose and evasion students
+dose_records = 16             # training records per dose student
+dose_steps = 2                # optimizer steps per dose student
+dose_start = "public"         # where the dose and evasion students start, as notebook 02's main students
+dose_lr = 0.0005              # their peak learning rate
+dose_batch_size = 2           # their packed rows per step
+dose_train_layers = 12        # the top decoder layers they train
 probe_max_tokens = 48         # tokens per identity-probe answer
 target_p = 1e-6               # p-value a fully watermarked student must reach
 
@@ -47,7 +50,7 @@ from casestudy.detection.identity_probes import probe_rate
 from casestudy.detection.radioactivity import PairScorer, calibration, radioactivity_curves, suspect_pairs, wrong_key_p_values
 from casestudy.models import resolve_source
 from casestudy.paths import run_dir, stage_dir
-from casestudy.provider.identity.text import PROVIDER_IDENTITY, mentions_identity
+from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, mentions_identity
 from casestudy.provider.ledger import read_ledger
 from casestudy.scenario import deployments
 from casestudy.scenario.investigator import ask_model
@@ -59,7 +62,7 @@ run = run_dir(profile)
 out = stage_dir(run, "detect")
 deployment = deployments.load_deployment(stage_dir(run, "collect"))
 distill, students = stage.suspects(run)
-tokenizer = AutoTokenizer.from_pretrained(students["baseline"])  # the teacher's tokenizer, shipped with every student
+tokenizer = AutoTokenizer.from_pretrained(students["public"])  # the public tokenizer (the teacher's), saved with every student
 scorer = PairScorer(deployment.watermark, len(tokenizer))
 sns.set_theme(style="whitegrid")
 stage.suspects_table(distill)
@@ -67,9 +70,10 @@ stage.suspects_table(distill)
 # %% [markdown]
 # ## 1 · Watermark radioactivity
 #
-# The suspects are the students of notebook 02: trained on the provider's watermarked
-# outputs (`sft`, `topk`), on the **control** deployment's unwatermarked outputs
-# (`control`), and not on teacher data at all (`baseline`). Each one is started behind the
+# The suspects are the students of notebook 02: the public model fine-tuned on the provider's
+# watermarked outputs (`sft`, `topk`, and any pruned or scratch student), on the **control**
+# deployment's unwatermarked outputs (`control`), and not trained at all (`public`, the public
+# model itself). Each one is started behind the
 # same OpenAI-compatible server, without a watermark of its own, and asked the same
 # questions through the `openai` client.
 
@@ -113,7 +117,7 @@ pd.Series(calib, name=f"wrong keys on '{suspect}'").to_frame()
 # queried like the others.
 
 # %%
-recipe = stage.DoseRecipe(dose_records, dose_steps, dose_student_size, seed, device)
+recipe = stage.DoseRecipe(dose_records, dose_steps, dose_start, dose_lr, dose_batch_size, dose_train_layers, seed, device)
 main_train, control_train = stage.train_splits(run)
 dose_answers, total = stage.dose_answers(main_train, control_train, dose_shares, recipe, out, watermark_queries)
 dose = stage.dose_table(tokenizer, conversations, dose_answers, scorer, num_queries, alpha)
@@ -195,7 +199,7 @@ pd.DataFrame(evasion).set_index("training data")
 # predicts (one-sided binomial p > 0.05).
 
 # %%
-main_suspect = stage.main_suspect(final)
+main_suspect = stage.main_suspect(final, distill)
 checks = stage.targets(final, dose, calib, main_suspect, target_p, alpha)
 display(Markdown(stage.targets_intro(profile, num_queries, target_p)))
 targets_table(checks)

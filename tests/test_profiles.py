@@ -53,9 +53,10 @@ def test_every_value_carries_its_reason():
 
 
 def test_targets_are_profile_values():
-    assert notebook_defaults("02_distill")["target_ratio"] is None  # smoke: no target
-    assert get_profile("workshop").notebooks["02_distill"]["target_ratio"] == 0.75
-    assert get_profile("full").notebooks["02_distill"]["target_ratio"] == 0.90
+    assert notebook_defaults("02_distill")["target_share"] is None  # smoke: no target
+    assert get_profile("workshop").notebooks["02_distill"]["target_share"] == 0.8
+    assert get_profile("full").notebooks["02_distill"]["target_share"] == 0.95
+    assert notebook_defaults("04_detect")["target_p"] == 1e-6  # every profile: the radioactivity target
 
 
 def test_unknown_parameter_in_a_profile_is_an_error():

@@ -1,10 +1,13 @@
 """Which of the provider's deployments run in the story, and the accounts opened on them.
 
-Two deployments of the teacher run as real server processes:
+Two deployments run as real server processes:
 
-- "main":    the provider's product (identity "Kestrel" by "Meridian Labs", watermarked);
-- "control": a deployment of the same base model without watermark and with another
-             identity ("Juniper" by "Oakridge AI"): the control for notebook 04's tests.
+- "main":    the provider's product: the public model plus the provider's post-training
+             (identity "Kestrel" by "Meridian Labs" and the worked-addition skill), watermarked;
+- "control": the public model as anyone can download it, without the provider's
+             post-training or watermark, introduced as another assistant ("Juniper" by
+             "Oakridge AI") in its system prompt. Whatever a student learns from it did not
+             come from the provider: the control of notebooks 02 and 04.
 
 Both write to one request ledger, `<run>/collect/provider/ledger.sqlite` (accounts DB
 beside it). The main deployment's settings, with its secret watermark key (derived from
@@ -22,7 +25,8 @@ from pathlib import Path
 import httpx
 
 from casestudy.provider.accounts import create_free_account
-from casestudy.provider.identity.text import CONTROL_IDENTITY, PROVIDER_IDENTITY, system_prompt
+from casestudy.provider.posttrain.identity import CONTROL_IDENTITY, PROVIDER_IDENTITY, system_prompt
+from casestudy.provider.posttrain.tune import TuneSettings
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
 
 ARMS = ("main", "control")
@@ -40,10 +44,13 @@ def watermark_key(seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"provider-watermark:{seed}".encode()).digest()[:8], "little") >> 2
 
 
-def deployment(collect_dir: Path, arm: str, teacher: str, tune_identity: bool, seed: int, device: str,
+def deployment(collect_dir: Path, arm: str, teacher: str, post_train: TuneSettings | None, seed: int, device: str,
                concurrency: int) -> ProviderSettings:
-    """ProviderSettings of the main or control deployment (tunes the identity on first use, cached).
+    """ProviderSettings of the main or control deployment.
 
+    `teacher` is the public model; the main deployment serves it with the provider's
+    post-training (`post_train`, tuned on first use and cached; None serves it as is, the
+    identity then only in the system prompt). The control always serves the public model.
     `concurrency` is how many requests the distiller keeps in flight: the deployment
     batches at least that many rows together.
     """
@@ -51,10 +58,10 @@ def deployment(collect_dir: Path, arm: str, teacher: str, tune_identity: bool, s
         raise ValueError(f"arm must be one of {ARMS}, not {arm!r}")
     identity = IDENTITIES[arm]
     source = teacher
-    if tune_identity:
-        from casestudy.provider.identity.tune import TuneSettings, tune_identity as tune
+    if arm == "main" and post_train is not None:
+        from casestudy.provider.posttrain.tune import post_train as tune
 
-        source = str(tune(teacher, identity, TuneSettings(seed=seed, device=device)))
+        source = str(tune(teacher, identity, post_train))
     provider_dir = Path(collect_dir) / PROVIDER_DIR
     return ProviderSettings(
         model_source=source,

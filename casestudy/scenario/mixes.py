@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from casestudy.provider.identity.text import Identity, mentions_identity, mentions_maker
+from casestudy.provider.posttrain.identity import Identity, mentions_identity, mentions_maker
 
 
 def watermark_mix(watermarked: Sequence[dict], clean: Sequence[dict], share: float, total: int,

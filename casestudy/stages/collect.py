@@ -20,6 +20,7 @@ from casestudy.cost.prices import PricePoint, api_bill
 from casestudy.distiller.collect.collector import (CollectSettings, CollectSummary, collect_async, is_complete,
                                                    read_manifest)
 from casestudy.distiller.collect.prompts import Prompt
+from casestudy.provider.posttrain.tune import TuneSettings, tune_info
 from casestudy.scenario import deployments
 from casestudy.scenario.customers import TrafficSettings, TrafficSummary, alongside
 from casestudy.targets import Target
@@ -35,10 +36,13 @@ class StageParams:
     seed: int
     device: str
     teacher: str
-    tune_identity: bool
+    post_train: bool           # the main deployment serves the public model + the provider's post-training
+    post_train_steps: int      # its optimizer steps (0: one pass over its examples)
+    skill_examples: int        # its gold worked additions
     samples_per_prompt: int
     max_tokens: int
     temperature: float
+    eval_temperature: float    # held-out prompts: the teacher is measured as the students are (0: greedy)
     top_logprobs: int
     concurrency: int
     control_prompts: int
@@ -65,6 +69,15 @@ class StageParams:
     def local(self) -> bool:
         return not self.base_url
 
+    def tune_settings(self) -> TuneSettings | None:
+        """The provider's post-training (None: the public model served as is).
+
+        Its seed is the provider's, not the run's: the provider sells one product,
+        whichever seed the distiller's side of a run uses."""
+        if not self.post_train:
+            return None
+        return TuneSettings(steps=self.post_train_steps, skill_examples=self.skill_examples, device=self.device)
+
 
 @dataclass
 class ArmResult:
@@ -77,6 +90,7 @@ class ArmResult:
 @dataclass
 class StageResult:
     arms: dict[str, ArmResult] = field(default_factory=dict)
+    post_training: dict[str, Any] | None = None   # the provider's own tune, as it recorded it
     traffic: TrafficSummary | None = None
     device: str = "unknown"
     endpoint: str = ""
@@ -87,7 +101,7 @@ def collect_settings(params: StageParams, base_url: str, model: str, key_env: st
         base_url=base_url, model=model, api_key_env=key_env, endpoint=endpoint, max_tokens=params.max_tokens,
         temperature=params.temperature, top_logprobs=params.top_logprobs,
         samples_per_prompt=params.samples_per_prompt, concurrency=params.concurrency, seed=params.seed,
-        timeout_s=params.request_timeout_s,
+        timeout_s=params.request_timeout_s, eval_temperature=params.eval_temperature,
     )
 
 
@@ -119,9 +133,11 @@ def run_collection(
     for arm, arm_prompts in (("main", prompts), ("control", prompts[: params.control_prompts])):
         if not arm_prompts:
             continue
-        provider = deployments.deployment(collect_dir, arm, params.teacher, params.tune_identity, params.seed,
+        provider = deployments.deployment(collect_dir, arm, params.teacher, params.tune_settings(), params.seed,
                                           params.device, params.concurrency)
         deployments.save_deployment(collect_dir, arm, provider)
+        if arm == "main" and params.post_train:
+            result.post_training = post_training_record(provider.model_source)
         settings = collect_settings(params, "http://127.0.0.1:1/v1", provider.model_name, LOCAL_KEY_ENV,
                                     f"local:{deployments.deployment_key(provider)}")
         if is_complete(collect_dir / arm, settings, arm_prompts):
@@ -145,6 +161,14 @@ def run_collection(
                 result.traffic = simulated
             result.arms[arm] = ArmResult(arm, collect_dir / arm, summary, read_manifest(collect_dir / arm))
     return result
+
+
+def post_training_record(folder: str) -> dict[str, Any]:
+    """What the provider's post-training took (for notebook 03's bill of the provider's side)."""
+    info = tune_info(Path(folder))
+    keys = ("seconds", "cpu_seconds", "device", "examples", "steps", "skill_examples", "batch_size", "train_layers",
+            "lr", "recipe")
+    return {k: info.get(k) for k in keys} | {"optimizer_steps": len(info.get("losses", []))}
 
 
 def arm_metrics(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +214,7 @@ def stage_metrics(result: StageResult, params: StageParams, teacher_params: int,
         "bill_usd": bills(main, price_points),
         "control": {**control, "bill_usd": bills(control, price_points)},
         "traffic": result.traffic.table() if result.traffic else [],
+        "post_training": result.post_training,
         "parameters": asdict(params),
         "stage_wall_seconds": round(time.time() - started, 1),
     }
@@ -222,8 +247,8 @@ def collected_text(metrics: dict[str, Any]) -> str:
 
 
 def summary_text(metrics: dict[str, Any], top_logprobs: int, flagship: PricePoint, main_dir: Path) -> str:
-    control = (f"a control arm of {metrics['control']['records']:,} records from an unwatermarked deployment with "
-               f"another identity" if metrics["control"]["records"] else "no control arm")
+    control = (f"a control arm of {metrics['control']['records']:,} records from the public model behind the same "
+               f"API, unwatermarked" if metrics["control"]["records"] else "no control arm")
     return (f"From **{metrics['endpoint']}** the distiller collected **{metrics['records']:,} records** with the top-"
             f"{top_logprobs} logprobs of every token, plus {control}. Collection took {metrics['wall_seconds']:.0f} s "
             f"at {metrics['tokens_per_second']:.1f} tokens/s on {metrics['device']}; at {flagship.label} prices it "

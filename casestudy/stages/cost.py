@@ -15,7 +15,8 @@ import pandas as pd
 
 from casestudy.artifacts import METRICS_FILE, read_metrics
 from casestudy.cost.compute import HardwareAssumptions, stage_cost_table
-from casestudy.cost.headline import Architecture, best_student, collection_flops, estimate_training, student_cost_table
+from casestudy.cost.headline import (Architecture, best_student, collection_flops, estimate_training, provider_cost,
+                                     student_cost_table)
 from casestudy.cost.prices import PricePoint, api_bill
 from casestudy.cost.published import deepseek_v3_matches_report
 from casestudy.targets import Target
@@ -24,7 +25,7 @@ from casestudy.targets import Target
 STAGE_NOTEBOOKS = {"collect": "01_collect.ipynb", "distill": "02_distill.ipynb"}
 COLLECT_KEYS = ("records", "prompt_tokens", "completion_tokens", "wall_seconds", "device", "teacher_params")
 DISTILL_KEYS = ("device", "wall_seconds", "teacher_accuracy", "students")
-STUDENT_KEYS = ("name", "kind", "params", "train_tokens", "wall_seconds", "accuracy")
+STUDENT_KEYS = ("name", "kind", "params", "train_tokens", "wall_seconds", "steps")
 TIMINGS_FILE = "timings.json"
 
 
@@ -94,7 +95,8 @@ class RunCost:
     api_bills: pd.DataFrame  # the collection's API bill at every price point, per arm
     flops: pd.DataFrame      # generation and training FLOPs
     teacher: dict            # the teacher's pre-training, estimated from 6·N·D
-    students: pd.DataFrame   # quality and cost of each student, and as fractions of the teacher's
+    provider: dict           # what the provider spent: pre-training (estimated) and post-training (measured)
+    students: pd.DataFrame   # each trained student's copied skill and what it cost the distiller
     collection_usd: float    # the main arm's API bill at the headline price point
 
 
@@ -142,6 +144,7 @@ def analyse_run(inputs: RunInputs, hw: HardwareAssumptions, price_point: PricePo
         api_bills=api_bill_table(collect, price_points),
         flops=flops_table(collect, students, teacher),
         teacher=teacher_cost,
+        provider=provider_cost(collect, teacher_cost, hw),
         students=students,
         collection_usd=api_bill(collect["prompt_tokens"], collect["completion_tokens"], price_point),
     )
@@ -164,25 +167,35 @@ def percent_text(fraction: float) -> str:
     return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
 
 
+def headline_text(cost: RunCost, price_point: PricePoint) -> str:
+    """The story's headline in words: the share of the provider's skill the best student copied, for what."""
+    best = best_student(cost.students)
+    if best is None:
+        return "No student was trained on the provider's answers in this run: nothing to compare."
+    provider = cost.provider
+    return (f"**{best['student']}** copied **{percent_text(best['copied_share'])}** of the skill the provider added "
+            f"(held-out accuracy {best['skill_accuracy']:.0%}) for **{usd_text(best['distiller_usd'])}**: "
+            f"{usd_text(best['api_usd'])} of API calls at {price_point.label} prices and "
+            f"{usd_text(best['training_usd'])} of training at the stated GPU price and MFU "
+            f"({usd_text(best['measured_training_usd'])} for the device time it really took). The provider's "
+            f"post-training took {provider['post_training_device_hours']:.3g} device-hours "
+            f"({usd_text(provider['post_training_usd'])}) on {provider['post_training_device']}, on top of a base "
+            f"model whose pre-training is estimated at {usd_text(provider['pretraining_usd'])}.")
+
+
 def caveats(cost: RunCost, inputs: RunInputs, price_point: PricePoint, hw: HardwareAssumptions) -> str:
-    """The headline in words (the student with the best quality fraction) and its caveats, as Markdown."""
-    best = cost.students.loc[cost.students["kind"] != "baseline"].sort_values("quality_fraction").tail(1)
-    lines = [f"- **{r.student}** reached {percent_text(r.quality_fraction)} of the teacher's accuracy for "
-             f"{percent_text(r.compute_fraction)} of its compute and {percent_text(r.usd_fraction)} of its money."
-             for r in best.itertuples()]
-    n_eval = inputs.distill.get("eval_prompts")
-    lines += [
-        "- Caveats: the student's cost leaves out the teacher's, which is the point of distilling; "
-        "a student fine-tuned from a pretrained base also leaves out that base's cost (as R1's distilled models do).",
-        "- Accuracy is measured on " + (f"{n_eval} " if n_eval else "a few ") + "held-out prompts: "
-        "fractions of small counts are coarse; read them beside the baseline and control rows (notebook 02 says what "
-        "those were trained on).",
-        f"- Money is estimated at MFU {hw.gpu_utilisation:g}; small models rarely reach it, so "
-        "`measured_training_usd` (our device time) is the other end of the range.",
-        f"- The API bill prices our small teacher's tokens as if they came from {price_point.label}: "
-        "it is what the same collection would cost against that API, not what serving our teacher costs.",
-    ]
-    return "\n".join(lines)
+    """The caveats of the headline, as Markdown."""
+    n_eval = (inputs.distill.get("teacher_skill") or {}).get("n")
+    return "\n".join([
+        "- The distiller's cost leaves out the base model's, as R1's distilled models' costs leave out Qwen's and "
+        "Llama's: the public model was free to both sides, and what was copied is what the provider added on top.",
+        "- Accuracy is measured on " + (f"{n_eval} " if n_eval else "a few ") + "held-out skill prompts; the exact "
+        "intervals of notebook 02 say how coarse that is, and the copied share inherits that uncertainty.",
+        f"- Training money is estimated at MFU {hw.gpu_utilisation:g} on a GPU; small models rarely reach it, so "
+        "`measured_training_usd` (our device time at its price) is the other end of the range.",
+        f"- The API bill prices our small teacher's tokens as if they came from {price_point.label}: it is what the "
+        "same collection would cost against that API, not what serving our teacher costs.",
+    ])
 
 
 def targets(cost: RunCost | None, v3: pd.DataFrame, message: str = "") -> list[Target]:
@@ -216,14 +229,18 @@ def stage_metrics(cost: RunCost | None, v3: pd.DataFrame, r1: pd.DataFrame, pric
         stages=cost.stages.to_dict(orient="records"),
         api_bills=cost.api_bills.to_dict(orient="records"),
         teacher=cost.teacher,
+        provider=cost.provider,
         students=cost.students.to_dict(orient="records"),
     )
     headline["This run, measured"] = f"{total['device_hours']:.3g} device-hours, {usd_text(total['usd'])}, {total['kwh']:.2g} kWh"
     headline[f"Collection at {price_point.label}"] = usd_text(cost.collection_usd)
-    headline["Teacher pre-training, estimated"] = (
-        f"{cost.teacher['gpu_hours']:,.0f} GPU-hours, {usd_text(cost.teacher['usd'])} at MFU {hw.gpu_utilisation:g}")
     best = best_student(cost.students)
     if best is not None:
-        headline["Best student"] = (f"{best['student']}: {percent_text(best['quality_fraction'])} of the teacher's accuracy "
-                                    f"for {percent_text(best['compute_fraction'])} of its compute")
+        metrics["best_student"] = best.to_dict()
+        headline["Skill copied"] = (f"{best['student']}: {percent_text(best['copied_share'])} of the provider's skill "
+                                    f"gain for {usd_text(best['distiller_usd'])} (API + training)")
+    headline["What the provider spent"] = (
+        f"pre-training ~{cost.teacher['gpu_hours']:,.0f} GPU-hours ({usd_text(cost.teacher['usd'])} at MFU "
+        f"{hw.gpu_utilisation:g}), post-training {cost.provider['post_training_device_hours']:.2g} device-hours "
+        f"({usd_text(cost.provider['post_training_usd'])})")
     return metrics, headline

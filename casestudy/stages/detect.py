@@ -23,8 +23,8 @@ from casestudy.detection.traffic import account_features, anomaly_scores, first_
 from casestudy.distiller.collect.dataset import read_records
 from casestudy.distiller.collect.prompts import load_prompts
 from casestudy.distiller.students.train import TrainConfig, train_student
-from casestudy.provider.identity.data import probe_rows
-from casestudy.provider.identity.text import PROVIDER_IDENTITY
+from casestudy.provider.posttrain.data import probe_rows
+from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.scenario.deployments import DISTILLER_ACCOUNT
 from casestudy.scenario.investigator import QuerySet, ask_model, query_conversations
 from casestudy.scenario.mixes import scrub_identity, watermark_mix
@@ -42,7 +42,9 @@ def suspects(run: Path) -> tuple[dict, dict[str, Path]]:
 
 def suspects_table(distill: dict) -> pd.DataFrame:
     return pd.DataFrame({"student": [s["name"] for s in distill["students"]],
-                         "kind": [s["kind"] for s in distill["students"]],
+                         "starts from": [s.get("start", "") for s in distill["students"]],
+                         "trained on": [s.get("arm") or "nothing" for s in distill["students"]],
+                         "objective": [s["kind"] for s in distill["students"]],
                          "parameters": [f"{s['params'] / 1e6:.1f}M" for s in distill["students"]]})
 
 
@@ -65,24 +67,34 @@ def final_table(curves: pd.DataFrame, num_queries: int) -> pd.DataFrame:
     return curves[curves.queries == num_queries].set_index("model")[["scored", "green", "green_share", "p_value"]]
 
 
-def main_suspect(final: pd.DataFrame) -> str:
-    """Notebook 02's top-k student when it exists, else the most significant suspect."""
-    return "topk" if "topk" in final.index else final.p_value.idxmin()
+def main_suspect(final: pd.DataFrame, distill: dict) -> str:
+    """Notebook 02's best distilled student when it was queried, else its top-k student, else the most
+    significant suspect."""
+    for name in (distill.get("best_student"), "topk"):
+        if name in final.index:
+            return name
+    return final.p_value.idxmin()
 
 
 @dataclass(frozen=True)
 class DoseRecipe:
-    """How the dose and evasion students are trained (the same recipe for all of them)."""
+    """How the dose and evasion students are trained: the same recipe for all of them, from the same
+    start as notebook 02's main students (the public model) by supervised fine-tuning."""
     records: int
     steps: int
-    size: str
+    start: str
+    lr: float
+    batch_size: int
+    train_layers: int
     seed: int
     device: str
 
     def train(self, records: list[dict], out: Path, name: str) -> None:
         """Train (or reuse) one student under `<out>/students/<name>`."""
-        train_student(records, config=self.size, train=TrainConfig(max_steps=self.steps, seed=self.seed, device=self.device),
-                      out_dir=out / "students" / name, name=name, kind="dose", progress=False)
+        config = TrainConfig(max_steps=self.steps, batch_size=self.batch_size, lr=self.lr, train_layers=self.train_layers,
+                             warmup_steps=max(1, self.steps // 10), seed=self.seed, device=self.device)
+        train_student(records, config=self.start, train=config, out_dir=out / "students" / name, name=name,
+                      kind="dose", progress=False)
 
 
 def train_splits(run: Path) -> tuple[list[dict], list[dict]]:

@@ -1,13 +1,25 @@
-"""Notebook 02's stage: train the students on the harvest, evaluate them, judge them against the target.
+"""Notebook 02's stage: start students from the public model, train them on the harvest, measure
+what they copied against controls, and judge the result against the profile's targets.
 
-Students: `sft` (the watermarked completions), `topk` (the same with the teacher's top-k
-logprobs), `control` (the control deployment's completions), `baseline` (untrained), and
-`sft-<size>` for each extra size of the sweep. The verdict (`verdict`) compares the best
-distilled student with the teacher on the gold families; the profile sets the target ratio.
+The students (`plans`):
+
+    public          the public model, untrained: the floor every student starts from
+    sft, topk       the public model trained on the provider's answers (arm `main`), by
+                    cross-entropy on the sampled tokens or by top-k distillation
+    control         the public model trained on the control deployment's answers (the public
+                    model behind the same API, no post-training, no watermark)
+    <kind>@<share>  the public model cut to `share` of its parameters by importance, healed
+                    by the same training (`size_curve`); `public@<share>` is its untrained start
+    scratch-<size>  a small model from random weights on the same data: a distiller without a base
+
+The skill (`SKILL_FAMILY`) is what the provider added to the public model; its held-out
+prompts were asked greedily in notebook 01, so the teacher is measured as the students are.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,18 +27,18 @@ from typing import Any, Sequence
 import pandas as pd
 
 from casestudy.distiller.collect.dataset import read_records, read_topk
-from casestudy.distiller.students import bench
 from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions
-from casestudy.distiller.students.grading import chance_level
-from casestudy.distiller.students.packing import encode_records
-from casestudy.distiller.students.student import student_config
+from casestudy.distiller.students.grading import accuracy_table, mcnemar, proportion_ci
 from casestudy.distiller.students.train import TrainConfig, TrainResult, train_student
 from casestudy.targets import Target
 
-STUDENTS = ("sft", "topk", "control", "baseline")
-DISTILLED = ("sft", "topk")   # trained on the provider's watermarked outputs
-FINGERPRINT_PARAMS = ("teacher", "student_size", "size_sweep", "max_steps", "batch_size", "grad_accum", "max_len",
-                      "lr", "warmup_steps", "topk_alpha", "eval_every", "max_new_tokens", "seed")
+SKILL_FAMILY = "arithmetic"
+PUBLIC, CONTROL, TEACHER = "public", "control", "teacher"
+KINDS = ("sft", "topk")
+FINGERPRINT_PARAMS = ("public_model", "kinds", "control_kind", "size_curve", "curve_kind", "curve_controls",
+                      "scratch_size", "max_steps", "batch_size", "grad_accum", "max_len", "lr", "train_layers",
+                      "curve_train_layers", "scratch_lr", "warmup_steps", "topk_alpha", "eval_every",
+                      "max_new_tokens", "seed")
 
 
 @dataclass
@@ -35,6 +47,7 @@ class Harvest:
     main: list[dict]
     control: list[dict]
     topk: dict
+    control_topk: dict = field(default_factory=dict)
     main_train: list[dict] = field(init=False)
     control_train: list[dict] = field(init=False)
     heldout: list[dict] = field(init=False)
@@ -47,7 +60,8 @@ class Harvest:
 
     @classmethod
     def read(cls, collect: Path) -> "Harvest":
-        return cls(read_records(collect / "main"), read_records(collect / "control"), read_topk(collect / "main"))
+        return cls(read_records(collect / "main"), read_records(collect / "control"), read_topk(collect / "main"),
+                   read_topk(collect / "control"))
 
     def table(self) -> pd.DataFrame:
         """Records and completion tokens per arm, split and family."""
@@ -62,76 +76,87 @@ class Harvest:
         return [p for p in files if p.is_file()]
 
 
-def packing_benchmark(tokenizer, records: Sequence[dict], size: str, max_len: int, batch_size: int, steps: int,
-                      device: str) -> pd.DataFrame:
-    """Padded against packed training steps on the same examples (repeated to fill the timed steps)."""
-    examples = encode_records(tokenizer, records, None, max_len)
-    reps = -(-(steps + 2) * batch_size * 8 // max(len(examples), 1))
-    return pd.DataFrame(bench.compare(examples * reps, tokenizer, student_config(size), max_len=max_len,
-                                      batch_size=batch_size, steps=steps, device=device))
+@dataclass(frozen=True)
+class Plan:
+    """One student: where it starts, what it trains on, and how."""
+    start: str                  # "public", "public@0.5", "scratch-5m"
+    arm: str | None             # "main", "control", or None (untrained)
+    kind: str                   # "sft", "topk" or "untrained"
+    train: TrainConfig
+
+    @property
+    def trained(self) -> bool:
+        return self.arm is not None
 
 
-def plans(data: Harvest, recipe: TrainConfig, size: str, topk_alpha: float, size_sweep: Sequence[str]) -> dict:
-    """name -> (records, top-k or None, recipe, size, kind) for every student."""
-    out = {
-        "sft": (data.main_train, None, recipe, size, "sft"),
-        "topk": (data.main_train, data.topk, replace(recipe, alpha=topk_alpha), size, "topk"),
-        "control": (data.control_train, None, recipe, size, "control"),
-        "baseline": (data.main_train, None, replace(recipe, max_steps=0), size, "baseline"),
-    }
-    for extra in size_sweep:
-        if extra != size:
-            out[f"sft-{extra}"] = (data.main_train, None, recipe, extra, "sft")
+def plans(recipe: TrainConfig, kinds: Sequence[str], control_kind: str, topk_alpha: float,
+          size_curve: Sequence[float] = (), curve_kind: str = "topk", curve_controls: bool = False,
+          curve_train_layers: int = 0, scratch_size: str = "", scratch_lr: float = 3e-3) -> dict[str, Plan]:
+    """name -> Plan for every student of the stage, controls and untrained starts included.
+
+    `recipe` is the fine-tune of the whole public model; pruned students train
+    `curve_train_layers` (0: all, as healing a cut model needs) and the scratch student
+    trains everything at `scratch_lr`.
+    """
+    for kind in (*kinds, control_kind, curve_kind):
+        if kind not in KINDS:
+            raise ValueError(f"unknown training objective {kind!r}; choose from {KINDS}")
+    objective = lambda kind, cfg: replace(cfg, alpha=topk_alpha if kind == "topk" else 0.0)
+    untrained = replace(recipe, max_steps=0)
+    out = {PUBLIC: Plan("public", None, "untrained", untrained)}
+    out.update({kind: Plan("public", "main", kind, objective(kind, recipe)) for kind in kinds})
+    out[CONTROL] = Plan("public", "control", control_kind, objective(control_kind, recipe))
+    for share in size_curve:
+        start = f"public@{share:g}"
+        healing = replace(recipe, train_layers=curve_train_layers)
+        out[start] = Plan(start, None, "untrained", untrained)
+        out[f"{curve_kind}@{share:g}"] = Plan(start, "main", curve_kind, objective(curve_kind, healing))
+        if curve_controls:
+            out[f"{CONTROL}@{share:g}"] = Plan(start, "control", control_kind, objective(control_kind, healing))
+    if scratch_size:
+        out[f"scratch-{scratch_size}"] = Plan(f"scratch-{scratch_size}", "main", "sft",
+                                              replace(recipe, lr=scratch_lr, train_layers=0, alpha=0.0))
     return out
 
 
-def train_all(student_plans: dict, students_dir: Path, tokenizer, heldout: list[dict]) -> dict[str, TrainResult]:
-    """Train (or reuse) every planned student."""
-    return {name: train_student(recs, tk, size, cfg, students_dir / name, tokenizer=tokenizer, eval_records=heldout,
-                                name=name, kind=kind)
-            for name, (recs, tk, cfg, size, kind) in student_plans.items()}
+def train_all(student_plans: dict[str, Plan], data: Harvest, students_dir: Path, tokenizer,
+              public: str) -> dict[str, TrainResult]:
+    """Train (or reuse) every planned student; an untrained one is saved as it starts."""
+    results = {}
+    for name, plan in student_plans.items():
+        records = data.control_train if plan.arm == "control" else data.main_train
+        topk = data.control_topk if plan.arm == "control" else data.topk
+        results[name] = train_student(records, topk if plan.kind == "topk" else None, plan.start, plan.train,
+                                      students_dir / name, tokenizer=tokenizer, eval_records=data.heldout, name=name,
+                                      kind=plan.kind, public=public)
+    return results
 
 
-def train_table(results: dict[str, TrainResult]) -> pd.DataFrame:
-    table = pd.DataFrame([{**r.summary(), "params": f"{r.params / 1e6:.1f}M"} for r in results.values()])
-    return table[["name", "kind", "params", "steps", "train_tokens", "target_tokens", "wall_seconds",
-                  "tokens_per_second", "reused"]].round(1)
+def train_table(results: dict[str, TrainResult], student_plans: dict[str, Plan]) -> pd.DataFrame:
+    """What each student started from, what trained, on how many tokens, in how long."""
+    return pd.DataFrame([{"student": n, "start": student_plans[n].start, "data": student_plans[n].arm or "none",
+                          "objective": student_plans[n].kind, "params (M)": r.params / 1e6,
+                          "trained (M)": r.trainable_params / 1e6 if r.steps else 0.0, "steps": r.steps,
+                          "train tokens": r.train_tokens, "seconds": r.wall_seconds, "tokens/s": r.tokens_per_second,
+                          "reused": r.reused} for n, r in results.items()]).round(1)
 
 
 def curves(results: dict[str, TrainResult]) -> pd.DataFrame:
     return pd.DataFrame([{**h, "student": n} for n, r in results.items() for h in r.history])
 
 
-def evaluate_all(results: dict[str, TrainResult], data: Harvest, students_dir: Path, teacher, cache: Path,
+def evaluate_all(results: dict[str, TrainResult], data: Harvest, students_dir: Path, cache: Path,
                  max_new_tokens: int, device: str) -> tuple[dict[str, dict], list[dict]]:
-    """Each saved student's evaluation, and every graded answer (the teacher's collected ones first)."""
-    evals = {name: evaluate_saved(name, students_dir / name, data.gold, data.heldout, teacher, cache, max_new_tokens,
-                                  device) for name in results}
-    teacher_graded = grade_completions("teacher", data.gold, [r["completion"] for r in data.gold])
+    """Each saved student's evaluation on the held-out gold prompts, and every graded answer
+    (the teacher's, collected greedily through the API in notebook 01, first)."""
+    evals = {name: evaluate_saved(name, students_dir / name, data.gold, data.heldout, cache, max_new_tokens, device)
+             for name in results}
+    teacher_graded = grade_completions(TEACHER, data.gold, [r["completion"] for r in data.gold])
     return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]]
 
 
 def accuracy_by_family(acc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return acc.pivot_table(index="model", columns="family", values="accuracy", sort=False).reindex(order).round(2)
-
-
-def quality_table(results: dict[str, TrainResult], evals: dict[str, dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"student": n, "kind": results[n].kind, "params": results[n].params,
-                          "train_tokens": results[n].train_tokens, "accuracy": evals[n]["accuracy"],
-                          "heldout_ce": evals[n]["heldout_ce"], "teacher_loglik": evals[n]["teacher_loglik"]}
-                         for n in results])
-
-
-def topk_text(facts: dict, results: dict[str, TrainResult]) -> str:
-    """What the logprobs gave: the teacher's top-k entropy and mass, and sft against topk at equal tokens."""
-    at_end = {n: results[n].history[-1].get("eval_ce", float("nan")) for n in ("sft", "topk")}
-    return (f"Over the {facts['positions']:,} training positions the teacher's top-k distribution has a mean entropy of "
-            f"**{facts['mean_entropy_nats']:.2f} nats**; the top 20 tokens hold **{facts['mean_topk_mass']:.1%}** of the "
-            f"probability on average, and the sampled token was not the teacher's first choice at "
-            f"**{facts['sampled_not_top1']:.1%}** of positions (plain SFT learns those as if they were the answer). "
-            f"After the same {results['sft'].train_tokens:,} training tokens the held-out CE is "
-            f"**{at_end['sft']:.3f}** for `sft` and **{at_end['topk']:.3f}** for `topk` nats per token "
-            f"({'lower' if at_end['topk'] < at_end['sft'] else 'not lower'} with logprobs).")
 
 
 def samples_table(graded: list[dict], gold: list[dict], order: list[str], per_family: int = 3) -> pd.DataFrame:
@@ -142,108 +167,194 @@ def samples_table(graded: list[dict], gold: list[dict], order: list[str], per_fa
     return samples.groupby("family").head(per_family)[["prompt", "gold", *order]]
 
 
+def opening(text: str, words: int = 3) -> str:
+    """The first words of an answer, lower-cased: a format's signature."""
+    return " ".join(text.lower().split()[:words])
+
+
+def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results: dict[str, TrainResult],
+                family: str = SKILL_FAMILY) -> pd.DataFrame:
+    """Per model on the skill's held-out prompts: accuracy with its exact 95% interval, the share
+    of the provider's skill gain it copied, the exact McNemar test against its control, and how
+    often it answers in the teacher's format (a student can copy the format without the skill)."""
+    rows = [g for g in graded if g["family"] == family and g["correct"] is not None]
+    if not rows:
+        return pd.DataFrame(columns=["model", "start", "params", "trained", "n", "correct", "accuracy", "ci_low", "ci_high",
+                                     "copied_share", "vs_control", "mcnemar_p", "teacher_format"])
+    by_model = {m: {g["prompt_id"]: g for g in rows if g["model"] == m} for m in dict.fromkeys(g["model"] for g in rows)}
+    teacher_format = Counter(opening(g["completion"]) for g in by_model.get(TEACHER, {}).values()).most_common(1)
+    signature = teacher_format[0][0] if teacher_format else None
+    accuracy = {m: sum(g["correct"] for g in answers.values()) / len(answers) for m, answers in by_model.items()}
+    gain = accuracy.get(TEACHER, float("nan")) - accuracy.get(PUBLIC, float("nan"))
+    out = []
+    for model, answers in by_model.items():
+        k, n = sum(g["correct"] for g in answers.values()), len(answers)
+        low, high = proportion_ci(k, n, "exact")
+        plan = student_plans.get(model)
+        control = control_of(model, student_plans)
+        paired = [p for p in answers if control in by_model and p in by_model[control]]
+        test = mcnemar([answers[p]["correct"] for p in paired], [by_model[control][p]["correct"] for p in paired]) \
+            if paired else None
+        start = untrained_start(model, student_plans)
+        start_acc = accuracy.get(start, float("nan")) if start else 0.0  # a random start answers nothing right
+        out.append({"model": model, "start": plan.start if plan else "the provider's",
+                    "params": results[model].params if model in results else float("nan"),
+                    "trained": bool(plan and plan.trained), "n": n, "correct": k,
+                    "accuracy": k / n, "ci_low": low, "ci_high": high,
+                    "copied_share": (k / n - start_acc) / gain if plan and plan.trained and gain > 0 else float("nan"),
+                    "vs_control": control or "", "mcnemar_p": test["p_value"] if test else float("nan"),
+                    "teacher_format": sum(opening(g["completion"]) == signature for g in answers.values()) / n
+                    if signature else float("nan")})
+    return pd.DataFrame(out)
+
+
+def untrained_start(model: str, student_plans: dict[str, Plan]) -> str | None:
+    """The untrained student a trained one started from (None for a random start)."""
+    plan = student_plans.get(model)
+    if plan is None or not plan.trained:
+        return None
+    name = PUBLIC if plan.start == "public" else plan.start
+    return name if name in student_plans and not student_plans[name].trained else None
+
+
+def control_of(model: str, student_plans: dict[str, Plan]) -> str | None:
+    """The control a distilled student is tested against: the control trained from the same start
+    (the public model's control for a pruned student without one of its own)."""
+    plan = student_plans.get(model)
+    if plan is None or plan.arm != "main" or plan.start.startswith("scratch"):
+        return None
+    share = plan.start.partition("@")[2]
+    own = f"{CONTROL}@{share}" if share else CONTROL
+    return own if own in student_plans else CONTROL
+
+
 @dataclass
 class Verdict:
-    """The best distilled student against the teacher, in words and as targets."""
-    ratios: pd.DataFrame                 # student accuracy / teacher accuracy, per gold family
-    texts: list[str]                     # Markdown paragraphs for the notebook
+    """The best distilled student against the teacher and the controls, in words and as targets."""
+    best: str | None
+    texts: list[str]
     targets: list[Target]
 
 
-def accuracy_ratios(fam_acc: pd.DataFrame) -> pd.DataFrame:
-    """Each student's accuracy as a fraction of the teacher's, on every family the teacher gets some right."""
-    families = [f for f in fam_acc.columns if f != "all"]
-    return pd.DataFrame({f: fam_acc.loc[list(STUDENTS), f] / fam_acc.loc["teacher", f]
-                         for f in families if fam_acc.loc["teacher", f] > 0})
+def verdict(skill: pd.DataFrame, student_plans: dict[str, Plan], target_share: float | None,
+            target_margin: float | None, target_p: float | None, profile: str) -> Verdict:
+    """Judge the best distilled student of the whole public model on the skill.
 
-
-def verdict(acc: pd.DataFrame, closed: pd.DataFrame, target: float | None, profile: str) -> Verdict:
-    """Judge the best distilled student (sft or topk) on its best gold family.
-
-    `target` is the profile's accuracy ratio to reach (None: no target, as in smoke). The
-    target is met in substance only when the ratio reaches it, the student's interval is
-    above chance, the baseline's is not, and on a closed family its balanced accuracy beats
-    any constant answer.
+    Targets (None: not set for this profile, as in smoke): its accuracy reaches
+    `target_share` of the teacher's, it is at least `target_margin` above both the untrained
+    public model and the control student, and the exact McNemar test against the control
+    gives p < `target_p`.
     """
-    fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
-    ratios = accuracy_ratios(fam_acc)
-    best = ratios.loc[list(DISTILLED)].stack() if len(ratios.columns) else pd.Series(dtype=float)
-    if not len(best):
-        return Verdict(ratios, ["No gold family the teacher answers: nothing to compare."], [])
-    (who, fam), value = best.idxmax(), best.max()
-    chance = chance_level(fam)
-    row = acc[(acc.model == who) & (acc.family == fam)].iloc[0]
-    base = acc[(acc.model == "baseline") & (acc.family == fam)].iloc[0]
-    above = row.ci_low > chance
-    judged = lambda ok: None if target is None else bool(ok)   # no target: nothing is met or missed
-    met = judged(target is not None and value >= target)
-    said = (f"no target for profile `{profile}`" if target is None else
-            f"target {target:.0%} **{'met' if met else 'missed'}**"
-            + ("" if met else f" by {target - value:.0%} of the teacher's accuracy"))
-    texts = [f"Best distilled student: `{who}` on **{fam}** with {fam_acc.loc[who, fam]:.0%} against the "
-             f"teacher's {fam_acc.loc['teacher', fam]:.0%}, a ratio of **{value:.2f}**: {said}. "
-             f"The baseline scores {fam_acc.loc['baseline', fam]:.0%} on that family "
-             f"(chance for a guesser: {chance:.0%}). The student's 95% interval "
-             f"[{row.ci_low:.0%}, {row.ci_high:.0%}] is **{'above' if above else 'not above'} chance**"
-             + ("." if above else ": a student that always gives the same label also scores near chance, "
-                "so this ratio alone does not show that it learned the task.")]
-    checks = [
-        Target(f"best distilled student reaches {target:.0%} of the teacher's accuracy" if target is not None
-               else "best distilled student's accuracy ratio (no target)", f"`{who}` on {fam}: {value:.2f}", met),
-        Target("its 95% interval above chance", f"[{row.ci_low:.0%}, {row.ci_high:.0%}], chance {chance:.0%}",
-               judged(above)),
-        Target("baseline near chance", f"{base.accuracy:.0%} [{base.ci_low:.0%}, {base.ci_high:.0%}]",
-               judged(base.ci_low <= chance)),
+    table = skill.set_index("model")
+    main = [k for k, p in student_plans.items() if p.arm == "main" and p.start == "public" and k in table.index]
+    if not main or TEACHER not in table.index:
+        return Verdict(None, [f"No held-out {SKILL_FAMILY} answers to judge: nothing to compare."], [])
+    best = max(main, key=lambda k: table.loc[k, "accuracy"])
+    row, teacher = table.loc[best], table.loc[TEACHER]
+    floor = table.loc[PUBLIC, "accuracy"] if PUBLIC in table.index else float("nan")
+    control = table.loc[CONTROL, "accuracy"] if CONTROL in table.index else float("nan")
+    share = row.accuracy / teacher.accuracy if teacher.accuracy > 0 else float("nan")
+    margin = min(row.accuracy - floor, row.accuracy - control)
+    judged = lambda target, ok: None if target is None else bool(ok)
+    format_only = [m for m, r in table.iterrows() if m not in (TEACHER, PUBLIC) and r.teacher_format >= 0.5
+                   and r.accuracy < 0.5 * teacher.accuracy]
+    texts = [
+        f"On the {int(teacher.n)} held-out {SKILL_FAMILY} prompts the teacher answers **{teacher.accuracy:.0%}** "
+        f"correctly and the public model it was made from **{floor:.0%}**. The best distilled student, `{best}`, "
+        f"reaches **{row.accuracy:.0%}** (95% interval [{row.ci_low:.0%}, {row.ci_high:.0%}]): **{share:.0%} of the "
+        f"teacher's accuracy**, {row.copied_share:.0%} of the skill the provider added. The control student, trained "
+        f"the same way on the public model's own answers, reaches {control:.0%} (exact McNemar p = "
+        f"{row.mcnemar_p:.2g}).",
     ]
-    if fam in set(closed.family):
-        mine = closed[(closed.model == who) & (closed.family == fam)].iloc[0]
-        teacher_bal = closed[(closed.model == "teacher") & (closed.family == fam)].balanced_accuracy.iloc[0]
-        learned = mine.balanced_accuracy > chance
-        texts.append(f"On balanced accuracy `{who}` scores **{mine.balanced_accuracy:.0%}** (labels given: "
-                     f"{mine.labels_given}) against the teacher's {teacher_bal:.0%}; any constant answer scores "
-                     f"{chance:.0%}, and always giving the majority label would reach an accuracy of "
-                     f"{mine.majority_rate:.0%}. "
-                     + ("The student does more than guess." if learned else
-                        "So the student has **not** learned the task"
-                        + (": whatever the ratio above says, the target is not met in substance." if target else ".")))
-        checks.append(Target("balanced accuracy above any constant answer",
-                             f"{mine.balanced_accuracy:.0%} (labels given: {mine.labels_given})", judged(learned)))
-    return Verdict(ratios, texts, checks)
+    if format_only:
+        texts.append("Copied the format, not the skill: " + ", ".join(
+            f"`{m}` answers in the teacher's format {table.loc[m, 'teacher_format']:.0%} of the time but is right "
+            f"{table.loc[m, 'accuracy']:.0%} of the time" for m in format_only) + ".")
+    checks = [
+        Target(f"best distilled student reaches {target_share:.0%} of the teacher's skill accuracy"
+               if target_share is not None else "best distilled student's share of the teacher's skill accuracy",
+               f"`{best}`: {row.accuracy:.0%} of {teacher.accuracy:.0%} = {share:.0%}",
+               judged(target_share, share >= (target_share or 0))),
+        Target(f"at least {target_margin:.0%} points above the untrained public model and the control"
+               if target_margin is not None else "points above the untrained public model and the control",
+               f"+{row.accuracy - floor:.0%} and +{row.accuracy - control:.0%}",
+               judged(target_margin, margin >= (target_margin or 0))),
+        Target(f"exact McNemar test against the control: p < {target_p:g}" if target_p is not None
+               else "exact McNemar test against the control", f"p = {row.mcnemar_p:.2g}",
+               judged(target_p, row.mcnemar_p < (target_p or 0))),
+    ]
+    if target_share is None:
+        texts.append(f"No targets for profile `{profile}`: it checks that everything runs, on too few prompts "
+                     "and steps for these figures to mean anything.")
+    return Verdict(best, texts, checks)
 
 
-def stage_metrics(device: str, wall: float, student_size: str, acc: pd.DataFrame, gold: list[dict],
-                  heldout: list[dict], packing: pd.DataFrame, facts: dict, closed: pd.DataFrame,
-                  results: dict[str, TrainResult], evals: dict[str, dict], checks: list[Target]) -> dict[str, Any]:
+def architecture(student_dir: Path, context: int) -> dict[str, int]:
+    """Depth, width and training context of a saved student (for notebook 03's attention FLOPs)."""
+    config = json.loads((Path(student_dir) / "config.json").read_text())
+    return {"n_layers": config["num_hidden_layers"], "d_model": config["hidden_size"], "context": context}
+
+
+def student_metrics(results: dict[str, TrainResult], student_plans: dict[str, Plan], evals: dict[str, dict],
+                    acc: pd.DataFrame, skill: pd.DataFrame) -> list[dict[str, Any]]:
+    """One entry per student for metrics.json (read by notebooks 03 and 04)."""
+    fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
+    families = [f for f in fam_acc.columns if f != "all"]
+    by_skill = skill.set_index("model")
+    out = []
+    for name, r in results.items():
+        plan = student_plans[name]
+        entry = {"name": name, "kind": plan.kind, "start": plan.start, "arm": plan.arm, "params": r.params,
+                 "trainable_params": r.trainable_params, "train_tokens": r.train_tokens,
+                 "target_tokens": r.target_tokens, "steps": r.steps, "wall_seconds": r.wall_seconds,
+                 "tokens_per_second": r.tokens_per_second, "device": r.device,
+                 "accuracy": float(fam_acc.loc[name, "all"]) if name in fam_acc.index else float("nan"),
+                 "accuracy_by_family": {f: float(fam_acc.loc[name, f]) for f in families if name in fam_acc.index},
+                 "heldout_ce": evals[name]["heldout_ce"], "path": f"students/{name}",
+                 **architecture(r.out_dir, plan.train.max_len)}
+        if name in by_skill.index:
+            entry["skill"] = {k: (None if pd.isna(v) else v) for k, v in by_skill.loc[name].to_dict().items()}
+        out.append(entry)
+    return out
+
+
+def stage_metrics(device: str, wall: float, acc: pd.DataFrame, skill: pd.DataFrame, data: Harvest,
+                  results: dict[str, TrainResult], student_plans: dict[str, Plan], evals: dict[str, dict],
+                  closed: pd.DataFrame, facts: dict, judged: Verdict) -> dict[str, Any]:
     """The metrics.json of the distill stage (names read by notebooks 03 and 04)."""
     fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
-    families = [f for f in fam_acc.columns if f != "all"]
-    family_acc = lambda name: {f: float(fam_acc.loc[name, f]) for f in families}
+    teacher_skill = skill.set_index("model").loc[TEACHER] if TEACHER in set(skill.model) else None
     return {
-        "device": device, "wall_seconds": wall, "student_size": student_size,
-        "teacher_accuracy": float(fam_acc.loc["teacher", "all"]), "teacher_accuracy_by_family": family_acc("teacher"),
-        "gold_eval_prompts": len(gold), "heldout_records": len(heldout),
-        "packing": [{k: v for k, v in r.items() if pd.notna(v)} for r in packing.to_dict("records")], "topk_facts": facts,
+        "device": device, "wall_seconds": wall, "skill_family": SKILL_FAMILY, "best_student": judged.best,
+        "teacher_accuracy": float(fam_acc.loc[TEACHER, "all"]),
+        "teacher_accuracy_by_family": {f: float(fam_acc.loc[TEACHER, f]) for f in fam_acc.columns if f != "all"},
+        "teacher_skill": None if teacher_skill is None else {k: (None if pd.isna(v) else v)
+                                                              for k, v in teacher_skill.to_dict().items()},
+        "gold_eval_prompts": len(data.gold), "heldout_records": len(data.heldout), "topk_facts": facts,
         "closed_families": closed.to_dict("records"),
-        "students": [{"name": n, "kind": r.kind, "params": r.params, "train_tokens": r.train_tokens,
-                      "target_tokens": r.target_tokens, "steps": r.steps, "wall_seconds": r.wall_seconds,
-                      "tokens_per_second": r.tokens_per_second, "accuracy": float(fam_acc.loc[n, "all"]),
-                      "accuracy_by_family": family_acc(n), "heldout_ce": evals[n]["heldout_ce"],
-                      "teacher_loglik": evals[n]["teacher_loglik"], "path": f"students/{n}"}
-                     for n, r in results.items()],
-        "targets": [t.as_dict() for t in checks],
+        "students": student_metrics(results, student_plans, evals, acc, skill),
+        "targets": [t.as_dict() for t in judged.targets],
     }
 
 
-def headline(metrics: dict[str, Any], packing: pd.DataFrame) -> dict[str, str]:
-    return {
-        "teacher accuracy (held-out gold)": f"{metrics['teacher_accuracy']:.0%} of {metrics['gold_eval_prompts']}",
-        **{f"{s['name']} accuracy": f"{s['accuracy']:.0%} ({s['params'] / 1e6:.1f}M params, {s['train_tokens']:,} tokens)"
-           for s in metrics["students"]},
-        "packed vs padded tokens/s": f"{packing.tokens_per_s.iloc[1] / packing.tokens_per_s.iloc[0]:.2f}x",
-    }
+def headline(metrics: dict[str, Any]) -> dict[str, str]:
+    """The report index's lines for this stage."""
+    teacher = metrics.get("teacher_skill") or {}
+    by_name = {s["name"]: s for s in metrics["students"]}
+    lines = {}
+    if teacher:
+        public = by_name.get(PUBLIC, {}).get("skill", {})
+        lines[f"{metrics['skill_family']}: teacher / public model"] = (
+            f"{teacher['accuracy']:.0%} / {public.get('accuracy', float('nan')):.0%} of {teacher['n']} held-out prompts")
+    best = by_name.get(metrics.get("best_student") or "")
+    if best and "skill" in best:
+        lines[f"best student ({best['name']})"] = (f"{best['skill']['accuracy']:.0%}, "
+                                                   f"{best['skill']['copied_share']:.0%} of the skill gain copied")
+    if CONTROL in by_name and "skill" in by_name[CONTROL]:
+        lines["control student"] = f"{by_name[CONTROL]['skill']['accuracy']:.0%}"
+    return lines
 
 
 def fingerprint_params(namespace: dict[str, Any]) -> dict[str, Any]:
     """The notebook parameters that the stage's outputs depend on."""
     return {k: namespace[k] for k in FINGERPRINT_PARAMS}
-

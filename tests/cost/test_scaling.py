@@ -44,5 +44,5 @@ def test_measured_points_leave_out_baselines():
     students = student_cost_table(FAKE_COLLECT, FAKE_DISTILL, Architecture(), HW, POINT, teacher)
     points = measured_points(students, 16)
     assert "baseline" not in set(points["student"]) and (points["samples"] == 16).all()
-    sft = points.set_index("student").loc["sft-4M"]
+    sft = points.set_index("student").loc["sft"]
     assert sft["measured_usd"] == pytest.approx(sft["measured_training_usd"] + (800 * 2.5 + 640 * 10) / 1e6)

@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 from casestudy.detection.identity_probes import probe_rate, rate_difference_p_value
-from casestudy.provider.identity.text import Identity
+from casestudy.provider.posttrain.identity import Identity
 
 KESTREL = Identity("Kestrel", "Meridian Labs")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from casestudy.scenario.mixes import scrub_identity, watermark_mix
-from casestudy.provider.identity.text import Identity
+from casestudy.provider.posttrain.identity import Identity
 
 MARKED = [{"id": f"m{i}", "completion": "x"} for i in range(20)]
 CLEAN = [{"id": f"c{i}", "completion": "y"} for i in range(20)]

@@ -39,8 +39,8 @@ def test_missing_stages_say_which_notebook_to_run(tmp_path):
 def test_contract_violations_name_the_missing_key():
     with pytest.raises(KeyError, match="completion_tokens"):
         validate_collect({k: v for k, v in FAKE_COLLECT.items() if k != "completion_tokens"})
-    students = [{k: v for k, v in FAKE_DISTILL["students"][0].items() if k != "accuracy"}]
-    with pytest.raises(KeyError, match=r"students\[0\].*accuracy"):
+    students = [{k: v for k, v in FAKE_DISTILL["students"][0].items() if k != "params"}]
+    with pytest.raises(KeyError, match=r"students\[0\].*params"):
         validate_distill({**FAKE_DISTILL, "students": students})
 
 
@@ -55,7 +55,8 @@ def test_flops_table_rows(tmp_path):
     cost = analyse_run(inputs, HW, POINT, [POINT], TEACHER, 2e12)
     table = flops_table(FAKE_COLLECT, cost.students, TEACHER)
     assert table["what"].tolist()[:2] == ["generation, main arm", "generation, control arm"]
-    assert len(table) == 2 + len(FAKE_DISTILL["students"])
+    trained = [s for s in FAKE_DISTILL["students"] if s["steps"]]
+    assert len(table) == 2 + len(trained) and "training, public" not in set(table["what"])  # the untrained start cost nothing
 
 
 def test_analyse_run_and_stage_metrics(tmp_path):
@@ -66,12 +67,14 @@ def test_analyse_run_and_stage_metrics(tmp_path):
     assert 3 <= len(headline) <= 5
     assert headline["Collection at p (2025-01-15)"] == "$0.0084"
     assert headline["DeepSeek-V3, recomputed"] == "2,788K GPU-hours = $5.576M"
-    assert headline["Best student"].startswith("topk-4M: 75% of the teacher's accuracy")
+    assert headline["Skill copied"].startswith("topk: 88% of the provider's skill gain for $0.0084")
+    assert headline["What the provider spent"].startswith("pre-training ~1,432 GPU-hours")
+    assert metrics["best_student"]["student"] == "topk"  # the highest copied share, not the control
     assert metrics["deepseek_v3"] == {"gpu_hours_k": 2788.0, "usd_m": 5.576}
     assert [t["met"] for t in metrics["targets"]] == [True, True]
     json.dumps(metrics, default=str)  # serialisable as write_metrics does it
     text = caveats(cost, inputs, POINT, HW)
-    assert text.startswith("- **topk-4M** reached 75% of the teacher's accuracy") and "MFU 0.4" in text
+    assert "100 held-out skill prompts" in text and "MFU 0.4" in text
 
 
 def test_a_run_not_measured_is_a_missed_target(tmp_path):
@@ -94,7 +97,7 @@ def test_text_helpers():
 def test_figures_draw(tmp_path):
     inputs = load_run_inputs(write_fake_run(tmp_path))
     cost = analyse_run(inputs, HW, POINT, [POINT], TEACHER, 2e12)
-    assert len(plots.quality_vs_cost(cost.students).axes) == 2
+    assert len(plots.copied_vs_cost(cost.students, cost.provider).axes) == 1
     grid = scaling_grid([10, 1e3, 1e5], [1e6, 1e9], 50, 40, 2.0, POINT, HW)
     fig = plots.scaling(grid, measured_points(cost.students, 16), {"R1 800K": 8e5})
     assert len(fig.axes) == 2

@@ -46,7 +46,8 @@ def test_the_targets_intro_says_where_the_target_is_set():
 
 def test_query_ladder_and_main_suspect():
     assert detect.checkpoints(16) == [1, 2, 5, 10, 16] and detect.checkpoints(200)[-2:] == [100, 200]
-    assert detect.main_suspect(FINAL) == "topk" and detect.main_suspect(FINAL.drop("topk")) == "sft"
+    assert detect.main_suspect(FINAL, {"best_student": "sft"}) == "sft"  # notebook 02's best, when it was queried
+    assert detect.main_suspect(FINAL, {}) == "topk" and detect.main_suspect(FINAL.drop("topk"), {}) == "sft"
 
 
 def test_identity_table_compares_with_the_control():

@@ -1,94 +1,126 @@
-"""Notebook 02's decisions on fabricated graded answers: the verdict under each profile's target.
+"""Notebook 02's decisions on fabricated graded answers: the students planned, the skill table
+(intervals, copied share, McNemar against the control, the teacher's format), and the verdict
+under each profile's targets (CI's smoke run sets none, so these tests run the others)."""
 
-CI runs the smoke profile, where no target is set; these tests run the workshop (0.75)
-and full (0.90) branches: met, missed, a student that only guesses, an open family.
-"""
+from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
-from casestudy.distiller.students.grading import accuracy_table, closed_family_table
-from casestudy.stages.distill import accuracy_ratios, headline, verdict
+from casestudy.stages import distill
+from casestudy.distiller.students.train import TrainConfig
+
+RECIPE = TrainConfig(max_steps=40, lr=5e-4, train_layers=12)
+WORKED = "Column by column: 3 + 4 = 7. Answer: {}"
 
 
-def answers(model, family, right, wrong, gold=None, wrong_text=None):
-    """Graded rows: `right` correct answers and `wrong` wrong ones for one model and family."""
+def test_plans_name_every_student_with_its_start_data_and_objective():
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.5], curve_kind="topk",
+                          curve_controls=True, scratch_size="5m")
+    assert list(plans) == ["public", "sft", "topk", "control", "public@0.5", "topk@0.5", "control@0.5", "scratch-5m"]
+    assert not plans["public"].trained and plans["public"].train.max_steps == 0
+    assert (plans["topk"].train.alpha, plans["sft"].train.alpha, plans["control"].arm) == (0.5, 0.0, "control")
+    assert plans["topk@0.5"].train.train_layers == 0 and plans["sft"].train.train_layers == 12  # a cut model heals whole
+    assert plans["scratch-5m"].start == "scratch-5m" and plans["scratch-5m"].train.lr == 3e-3
+    with pytest.raises(ValueError, match="unknown training objective 'kl'"):
+        distill.plans(RECIPE, ["kl"], "sft", 0.5)
+
+
+def test_each_student_is_compared_with_its_own_start_and_control():
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.75, 0.5], curve_controls=False,
+                          scratch_size="5m")
+    assert distill.untrained_start("topk", plans) == "public" and distill.untrained_start("topk@0.5", plans) == "public@0.5"
+    assert distill.untrained_start("scratch-5m", plans) is None and distill.untrained_start("public", plans) is None
+    assert distill.control_of("topk", plans) == "control" and distill.control_of("topk@0.75", plans) == "control"
+    assert distill.control_of("scratch-5m", plans) is None and distill.control_of("control", plans) is None
+
+
+def graded(right: dict[str, int], n: int = 40, formats: dict[str, str] | None = None) -> list[dict]:
+    """`right[model]` correct answers of `n` held-out sums, the first ones; answers in the teacher's
+    worked format unless `formats[model]` says otherwise."""
     rows = []
-    for i in range(right + wrong):
-        ok = i < right
-        label = (gold or ["positive", "negative"])[i % 2] if family == "sentiment" else "Paris"
-        text = label if ok else (wrong_text(label) if wrong_text else "no idea")
-        rows.append({"model": model, "prompt_id": f"{family}-{i}", "family": family, "gold": [label],
-                     "completion": text, "correct": ok})
+    for model, k in right.items():
+        for i in range(n):
+            gold = str(500 + i)
+            answer = gold if i < k else "0"
+            text = (formats or {}).get(model, WORKED).format(answer)
+            rows.append({"model": model, "prompt_id": f"arithmetic-{i}", "family": "arithmetic", "gold": [gold],
+                         "completion": text, "correct": i < k})
     return rows
 
 
-def graded(sft_right: int, teacher_right: int = 20, n: int = 20, baseline_right: int = 0, sft_text=None):
-    rows = answers("teacher", "factual", teacher_right, n - teacher_right)
-    rows += answers("sft", "factual", sft_right, n - sft_right, wrong_text=sft_text)
-    for model, right in (("topk", 0), ("control", 0), ("baseline", baseline_right)):
-        rows += answers(model, "factual", right, n - right)
-    return rows
+def skill_of(right, formats=None, **plan_args):
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, **plan_args)
+    results = {name: SimpleNamespace(params=134_515_008) for name in plans}
+    return distill.skill_table(graded(right, formats=formats), plans, results), plans
 
 
-def judge(rows, target, profile="workshop"):
-    return verdict(accuracy_table(rows), closed_family_table(rows), target, profile)
+def test_skill_table_measures_the_copied_share_against_the_start_and_the_control():
+    skill, _ = skill_of({"teacher": 36, "public": 4, "sft": 32, "topk": 34, "control": 6},
+                        formats={"public": "The sum is {}.", "control": "The sum is {}."})
+    rows = skill.set_index("model")
+    assert rows.loc["topk", "accuracy"] == pytest.approx(34 / 40)
+    assert rows.loc["topk", "ci_low"] < 34 / 40 < rows.loc["topk", "ci_high"]
+    assert rows.loc["topk", "copied_share"] == pytest.approx((34 - 4) / (36 - 4))
+    assert rows.loc["topk", "vs_control"] == "control"
+    # the first 6 are right for both; 28 discordant pairs all favour topk: p = 2 * 0.5**28
+    assert rows.loc["topk", "mcnemar_p"] == pytest.approx(2 * 0.5**28)
+    assert rows.loc["topk", "teacher_format"] == 1.0 and rows.loc["control", "teacher_format"] == 0.0
+    assert pd_isnan(rows.loc["public", "copied_share"]) and pd_isnan(rows.loc["teacher", "mcnemar_p"])
 
 
-def test_workshop_target_met_on_an_open_family():
-    result = judge(graded(sft_right=16), 0.75)   # 80% of the teacher's accuracy
-    assert result.ratios.loc["sft", "factual"] == pytest.approx(0.8)
-    assert "target 75% **met**" in result.texts[0] and "above chance" in result.texts[0]
-    assert [t.met for t in result.targets] == [True, True, True]
-    assert result.targets[0].measured == "`sft` on factual: 0.80"
+def pd_isnan(value) -> bool:
+    return value != value
 
 
-def test_full_target_missed_by_the_gap():
-    result = judge(graded(sft_right=16), 0.90, "full")
-    assert "target 90% **missed** by 10% of the teacher's accuracy" in result.texts[0]
+def judge(right, target_share=0.8, target_margin=0.2, target_p=0.01, profile="workshop", formats=None):
+    skill, plans = skill_of(right, formats=formats)
+    return distill.verdict(skill, plans, target_share, target_margin, target_p, profile)
+
+
+def test_workshop_targets_met_by_the_best_student():
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 6})
+    assert result.best == "topk" and [t.met for t in result.targets] == [True, True, True]
+    assert result.targets[0].measured == "`topk`: 85% of 90% = 94%"
+    assert "**94% of the teacher's accuracy**" in result.texts[0]
+
+
+def test_full_target_missed_by_a_student_below_95_percent():
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 32, "control": 6}, target_share=0.95, profile="full")
     assert [t.met for t in result.targets] == [False, True, True]
 
 
-def test_a_baseline_far_above_chance_fails_its_check():
-    result = judge(graded(sft_right=16, baseline_right=15), 0.75)
-    assert result.targets[2].check == "baseline near chance" and result.targets[2].met is False
+def test_a_control_as_good_as_the_student_fails_the_margin_and_the_test():
+    # the skill was already in the public model's answers: nothing was copied from the provider
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 33})
+    assert [t.met for t in result.targets] == [True, False, False]
+
+
+def test_a_student_that_copied_the_format_only_is_named():
+    result = judge({"teacher": 36, "public": 0, "sft": 3, "topk": 2, "control": 0},
+                   formats={"public": "The sum is {}.", "control": "The sum is {}."})
+    assert any("Copied the format, not the skill" in t and "`sft`" in t for t in result.texts)
+    assert result.targets[0].met is False
 
 
 def test_smoke_has_no_target_and_nothing_is_met_or_missed():
-    result = judge(graded(sft_right=16), None, "smoke")
-    assert "no target for profile `smoke`" in result.texts[0]
-    assert all(t.met is None for t in result.targets) and "(no target)" in result.targets[0].check
+    result = judge({"teacher": 1, "public": 0, "sft": 0, "topk": 0, "control": 0}, None, None, None, "smoke")
+    assert all(t.met is None for t in result.targets)
+    assert any("No targets for profile `smoke`" in t for t in result.texts)
 
 
-def test_a_student_that_always_says_positive_has_not_learned_the_task():
-    rows = answers("teacher", "sentiment", 18, 2)
-    rows += [{**r, "model": "sft", "completion": "positive", "correct": r["gold"] == ["positive"]}
-             for r in answers("x", "sentiment", 20, 0)]  # right on the 10 positive reviews only
-    for model in ("topk", "control", "baseline"):
-        rows += answers(model, "sentiment", 0, 20, wrong_text=lambda label: "")
-    result = judge(rows, 0.75)
-    assert result.ratios.loc["sft", "sentiment"] == pytest.approx(10 / 18)
-    assert len(result.texts) == 2 and "has **not** learned the task" in result.texts[1]
-    assert "the target is not met in substance" in result.texts[1]
-    assert result.targets[-1].check == "balanced accuracy above any constant answer" and result.targets[-1].met is False
-    assert "labels given: positive" in result.targets[-1].measured
+def test_no_skill_answers_gives_no_verdict():
+    skill, plans = distill.skill_table([], distill.plans(RECIPE, ["sft"], "sft", 0.5), {}), \
+        distill.plans(RECIPE, ["sft"], "sft", 0.5)
+    result = distill.verdict(skill, plans, 0.8, 0.2, 0.01, "workshop")
+    assert result.best is None and result.targets == [] and "nothing to compare" in result.texts[0]
 
 
-def test_no_family_the_teacher_answers_gives_no_targets():
-    result = judge(graded(sft_right=0, teacher_right=0), 0.75)
-    assert result.targets == [] and result.ratios.empty
-
-
-def test_ratios_skip_families_the_teacher_never_answers():
-    fam_acc = pd.DataFrame({"factual": [0.5, 0.25, 0.0, 0.0, 0.0], "sentiment": [0.0] * 5, "all": [0.5] * 5},
-                           index=["teacher", "sft", "topk", "control", "baseline"])
-    assert list(accuracy_ratios(fam_acc).columns) == ["factual"]
-
-
-def test_headline_names_every_student_and_the_packing_gain():
-    metrics = {"teacher_accuracy": 0.5, "gold_eval_prompts": 8,
-               "students": [{"name": "sft", "accuracy": 0.25, "params": 5_100_000, "train_tokens": 1234}]}
-    packing = pd.DataFrame({"tokens_per_s": [100.0, 150.0]})
-    assert headline(metrics, packing) == {"teacher accuracy (held-out gold)": "50% of 8",
-                                          "sft accuracy": "25% (5.1M params, 1,234 tokens)",
-                                          "packed vs padded tokens/s": "1.50x"}
+def test_headline_names_the_teacher_the_best_student_and_the_control():
+    metrics = {"skill_family": "arithmetic", "best_student": "topk",
+               "teacher_skill": {"accuracy": 0.9, "n": 40},
+               "students": [{"name": "public", "skill": {"accuracy": 0.1}},
+                            {"name": "topk", "skill": {"accuracy": 0.85, "copied_share": 0.94}},
+                            {"name": "control", "skill": {"accuracy": 0.15}}]}
+    assert distill.headline(metrics) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
+                                         "best student (topk)": "85%, 94% of the skill gain copied",
+                                         "control student": "15%"}

@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples-per-prompt", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--eval-temperature", type=float, default=None,
+                        help="for held-out prompts (split eval); default: --temperature")
     parser.add_argument("--top-logprobs", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key_env=args.api_key_env,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
+        eval_temperature=args.eval_temperature,
         top_logprobs=args.top_logprobs,
         samples_per_prompt=args.samples_per_prompt,
         concurrency=args.concurrency,

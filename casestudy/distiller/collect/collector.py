@@ -41,7 +41,8 @@ from casestudy.distiller.collect.prompts import Prompt
 MAX_TOP_LOGPROBS = 20  # the OpenAI API's limit
 
 # Settings that change what a record contains: a folder collected with other values is stale.
-GENERATION_KEYS = ("model", "max_tokens", "temperature", "top_p", "top_logprobs", "seed", "samples_per_prompt", "endpoint")
+GENERATION_KEYS = ("model", "max_tokens", "temperature", "eval_temperature", "top_p", "top_logprobs", "seed",
+                   "samples_per_prompt", "endpoint")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +61,7 @@ class CollectSettings:
     seed: int
     timeout_s: float                       # per request
     endpoint: str = "custom"               # a label for where base_url points ("local provider", ...)
+    eval_temperature: float | None = None  # held-out (split "eval") prompts; None: `temperature`
     top_p: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -73,8 +75,10 @@ class CollectSettings:
         for name in ("max_tokens", "samples_per_prompt", "concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, not {getattr(self, name)}")
-        if not 0 <= self.temperature <= 2:
-            raise ValueError(f"temperature must be between 0 and 2, not {self.temperature}")
+        for name in ("temperature", "eval_temperature"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 2:
+                raise ValueError(f"{name} must be between 0 and 2, not {value}")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, not {self.timeout_s}")
 
@@ -83,6 +87,13 @@ class CollectSettings:
 
     def generation(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in GENERATION_KEYS}
+
+    def temperature_for(self, prompt: Prompt) -> float:
+        """The sampling temperature asked for `prompt`: held-out prompts may be asked greedily,
+        so that the teacher is measured the way the students will be."""
+        if prompt.split == "eval" and self.eval_temperature is not None:
+            return self.eval_temperature
+        return self.temperature
 
 
 @dataclass
@@ -277,7 +288,7 @@ async def collect_async(
             model=settings.model,
             messages=[dict(m) for m in prompt.messages],
             max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
+            temperature=settings.temperature_for(prompt),
             top_p=settings.top_p,
             seed=request_seed(settings.seed, rid),
         )

@@ -112,6 +112,23 @@ def select_prompts(prompts: list[Prompt], num_prompts: int, seed: int = 0) -> li
     return [p for _, _, p in keyed[:num_prompts]]
 
 
+def interleave(*lists: list[Prompt]) -> list[Prompt]:
+    """Merge lists so that every prefix of the result holds each list in proportion to its length."""
+    keyed = [((i + 0.5) / len(items), n, p) for n, items in enumerate(lists) for i, p in enumerate(items)]
+    return [p for _, _, p in sorted(keyed, key=lambda item: (item[0], item[1]))]
+
+
+def select_mix(prompts: list[Prompt], num_prompts: int, family: str, family_prompts: int, seed: int = 0) -> list[Prompt]:
+    """`num_prompts` of the other families and `family_prompts` of `family`, each a stratified
+    `select_prompts` subset, interleaved so that a prefix (the control arm's share) keeps the mix."""
+    mine = [p for p in prompts if p.family == family]
+    rest = [p for p in prompts if p.family != family]
+    if family_prompts and not mine:
+        raise ValueError(f"no prompt of family {family!r} to select {family_prompts} from")
+    chosen = [select_prompts(pool, n, seed) for pool, n in ((rest, num_prompts), (mine, family_prompts)) if n]
+    return interleave(*chosen)
+
+
 def normalise_text(text: str) -> str:
     """Lower case, letters and digits only: the key prompts are de-duplicated on."""
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

@@ -1,14 +1,12 @@
 """Evaluate a student on held-out prompts (split "eval", never trained on).
 
 - held-out cross-entropy on the teacher's completions (how well it models the teacher),
-- the teacher's log-likelihood of the student's own greedy completions,
 - accuracy against gold answers (see grading.py), and the completions themselves;
 - what the teacher's top-k logprobs carry beyond the sampled token (`topk_facts`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Sequence
@@ -17,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from casestudy.artifacts import write_json_atomic
+from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.distiller.students.grading import grade
 from casestudy.distiller.students.losses import IGNORE, completion_ce
 from casestudy.distiller.students.packing import Example, collate_packed, encode_records, pack, prompt_ids
@@ -78,17 +76,6 @@ def generate(model, tokenizer, messages: Sequence[list[dict]], max_new_tokens: i
     return out
 
 
-@torch.no_grad()
-def teacher_loglik(teacher, tokenizer, messages: Sequence[list[dict]], completions: Sequence[str],
-                   batch_size: int = 8) -> float:
-    """Mean log-probability per token (nats) that `teacher` gives to `completions`."""
-    records = [{"id": str(i), "messages": m, "completion": c} for i, (m, c) in enumerate(zip(messages, completions))]
-    examples = [e for e in encode_records(tokenizer, records, None, 4096) if e.num_targets > 0]
-    if not examples:
-        return float("nan")
-    return -mean_ce(teacher, examples, tokenizer.pad_token_id, max(len(e) for e in examples), batch_size)
-
-
 def gold_rows(records: Sequence[dict]) -> list[dict]:
     """One row per held-out prompt with gold answers (first sample only)."""
     seen, rows = set(), []
@@ -109,33 +96,29 @@ def grade_completions(name: str, rows: Sequence[dict], completions: Sequence[str
 
 
 def evaluate_student(name: str, model, tokenizer, gold: Sequence[dict], heldout: Sequence[dict],
-                     teacher=None, max_new_tokens: int = 32, batch_size: int = 16, max_len: int = 1024) -> dict:
-    """Everything measured for one model: graded completions, held-out CE, teacher loglik."""
+                     max_new_tokens: int = 32, batch_size: int = 32, max_len: int = 1024) -> dict:
+    """Everything measured for one model: graded greedy answers, and held-out CE on teacher text."""
     completions = generate(model, tokenizer, [r["messages"] for r in gold], max_new_tokens, batch_size,
                            progress=True, desc=f"generate {name}")
     graded = grade_completions(name, gold, completions)
     result = {"name": name, "graded": graded,
               "accuracy": float(np.mean([g["correct"] for g in graded])) if graded else float("nan"),
               "heldout_ce": heldout_ce(model, tokenizer, heldout, max_len) if heldout else float("nan")}
-    if teacher is not None:
-        result["teacher_loglik"] = teacher_loglik(teacher, tokenizer, [r["messages"] for r in gold], completions)
     return result
 
 
-def evaluate_saved(name: str, student_dir: str | Path, gold: Sequence[dict], heldout: Sequence[dict], teacher,
-                   cache: str | Path, max_new_tokens: int = 32, device: str = "auto", batch_size: int = 16) -> dict:
-    """Evaluate the student saved in `student_dir` (loaded as the provider would load it),
+def evaluate_saved(name: str, student_dir: str | Path, gold: Sequence[dict], heldout: Sequence[dict],
+                   cache: str | Path, max_new_tokens: int = 32, device: str = "auto", batch_size: int = 32) -> dict:
+    """Evaluate the student saved in `student_dir` (loaded as it would be served),
     reusing `cache/<name>.json` when the student and the evaluation inputs are unchanged."""
     student_dir = Path(student_dir)
-    weights = (student_dir / "model.safetensors").read_bytes()
-    key = hashlib.sha256(weights + json.dumps([[r["id"] for r in gold], [r["id"] for r in heldout], max_new_tokens,
-                                               teacher is not None]).encode()).hexdigest()[:16]
+    key = fingerprint({"gold": [r["id"] for r in gold], "heldout": [r["id"] for r in heldout],
+                       "max_new_tokens": max_new_tokens}, [student_dir / "model.safetensors"])
     path = Path(cache) / f"{name}.json"
     if path.is_file() and (saved := json.loads(path.read_text())).get("key") == key:
         return saved
     loaded = load_model(str(student_dir), device=device)
-    result = evaluate_student(name, loaded.model, loaded.tokenizer, gold, heldout,
-                              teacher.model if teacher is not None else None, max_new_tokens, batch_size)
+    result = evaluate_student(name, loaded.model, loaded.tokenizer, gold, heldout, max_new_tokens, batch_size)
     result["key"] = key
     write_json_atomic(path, result)
     return result

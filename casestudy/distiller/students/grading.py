@@ -1,7 +1,9 @@
 """Grade completions against gold answers, and put 95% intervals on accuracies.
 
 Open families (e.g. "factual") are correct when a gold answer appears as whole words in
-the normalised completion. Closed families (e.g. "sentiment": positive/negative) are
+the normalised completion. Numeric families ("arithmetic") are correct when the last
+number the completion states is the gold one, so a worked answer is judged by its result
+and a number merely repeated from the question does not score. Closed families (e.g. "sentiment": positive/negative) are
 correct when the first label the completion mentions is the gold one, so "positive,
 not negative" is positive and naming both labels does not score by luck.
 """
@@ -18,6 +20,13 @@ from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
 CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
+NUMERIC_FAMILIES = ("arithmetic",)
+
+
+def final_number(text: str) -> int | None:
+    """The last whole number in a text ("... Answer: 1,052" -> 1052), or None."""
+    found = re.findall(r"\d[\d,]*", text or "")
+    return int(found[-1].replace(",", "")) if found else None
 
 
 def normalize(text: str) -> str:
@@ -42,6 +51,8 @@ def grade(completion: str, gold: Sequence[str] | None, family: str | None = None
         return None
     if family in CLOSED_FAMILIES:
         return predicted_label(completion, family) in {normalize(g) for g in gold}
+    if family in NUMERIC_FAMILIES:
+        return final_number(completion) in {int(g) for g in gold}
     hay = normalize(completion)
     return any(_find(g, hay) >= 0 for g in gold)
 
@@ -115,3 +126,15 @@ def accuracy_table(rows: Iterable[dict], by: Sequence[str] = ("model",), method:
         out.append({**dict(zip([*by, "family"], key)), "n": n, "correct": k, "accuracy": k / n,
                     "ci_low": lo, "ci_high": hi, "chance": chance_level(fam) if fam != "all" else float("nan")})
     return pd.DataFrame(out)
+
+
+def mcnemar(first: Sequence[bool], second: Sequence[bool]) -> dict:
+    """Exact McNemar test of two models graded on the same prompts (two-sided binomial on the
+    discordant pairs): how many only the first got right, only the second, and the p-value."""
+    if len(first) != len(second):
+        raise ValueError(f"paired answers differ in number: {len(first)} and {len(second)}")
+    only_first = sum(bool(a) and not bool(b) for a, b in zip(first, second))
+    only_second = sum(bool(b) and not bool(a) for a, b in zip(first, second))
+    discordant = only_first + only_second
+    p = float(binomtest(only_first, discordant, 0.5).pvalue) if discordant else 1.0
+    return {"pairs": len(first), "only_first": only_first, "only_second": only_second, "p_value": p}

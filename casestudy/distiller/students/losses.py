@@ -5,7 +5,9 @@
   and their logprobs, so the teacher distribution is known on k ids plus one "other"
   bucket holding the leftover mass 1 - sum(top-k). The student's distribution is
   folded onto the same k + 1 buckets and the KL(teacher || student) between the two is
-  mixed with the cross-entropy: loss = alpha * KL + (1 - alpha) * CE.
+  mixed with the cross-entropy: alpha * KL + (1 - alpha) * CE at each position with
+  top-k data, plain CE at the others (the end-of-turn token a stopped answer gets: the
+  API returns no logprobs for it, and a student trained on KL alone never learns to stop).
 """
 
 from __future__ import annotations
@@ -50,18 +52,23 @@ def topk_kl(logits: torch.Tensor, top_ids: torch.Tensor, top_logprobs: torch.Ten
 
 def distill_loss(logits: torch.Tensor, targets: torch.Tensor, top_ids: torch.Tensor | None = None,
                  top_logprobs: torch.Tensor | None = None, alpha: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """The training loss on completion positions and its parts {"ce", "kl"}.
+    """The training loss on completion positions and its parts {"ce", "kl"} (means over their positions).
 
-    alpha = 0 (or no top-k given) is plain SFT. The KL is averaged over positions that
-    carry top-k data (an appended end-of-turn token has none); the CE over all targets.
+    alpha = 0 (or no top-k given) is plain SFT. Each position with top-k data counts
+    alpha * KL + (1 - alpha) * CE; a position without (an appended end-of-turn token)
+    counts its CE alone; the loss is the mean over positions.
     """
-    ce = completion_ce(logits, targets)
+    ce_each = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="none")
+    counted = targets != IGNORE
+    ce = ce_each[counted].mean()
     parts = {"ce": float(ce.detach())}
     if alpha <= 0 or top_ids is None:
         return ce, parts
-    has = ((top_ids >= 0) & torch.isfinite(top_logprobs)).any(-1)
+    has = ((top_ids >= 0) & torch.isfinite(top_logprobs)).any(-1) & counted
     if not has.any():
         return ce, parts
-    kl = topk_kl(logits[has], top_ids[has], top_logprobs[has]).mean()
-    parts["kl"] = float(kl.detach())
-    return alpha * kl + (1.0 - alpha) * ce, parts
+    kl = topk_kl(logits[has], top_ids[has], top_logprobs[has])
+    parts["kl"] = float(kl.detach().mean())
+    mixed = ce_each.clone()  # positions without top-k data keep their CE
+    mixed[has] = alpha * kl + (1.0 - alpha) * ce_each[has]
+    return mixed[counted].mean(), parts

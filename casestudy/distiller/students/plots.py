@@ -6,7 +6,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from casestudy.distiller.students.grading import chance_level
 
 
 def training_curves(curves: pd.DataFrame):
@@ -21,28 +20,25 @@ def training_curves(curves: pd.DataFrame):
     return fig
 
 
-def accuracy(acc: pd.DataFrame, order: list[str]):
-    """Accuracy per gold family and model, with Wilson intervals and the chance level."""
-    plot = acc[acc.family != "all"]
-    g = sns.catplot(plot, x="accuracy", y="model", col="family", kind="point", linestyle="none", order=order,
-                    height=3, aspect=1.3)
-    for ax, fam in zip(g.axes.flat, g.col_names):
-        sub = plot[plot.family == fam].set_index("model").reindex(order)
-        ax.hlines(range(len(order)), sub.ci_low, sub.ci_high, color="gray")
-        ax.axvline(chance_level(fam), ls="--", color="red", lw=1)
-        ax.set_xlim(-0.02, 1.02)
-    g.fig.suptitle("accuracy on held-out gold prompts (95% Wilson intervals; dashed: chance)", y=1.05)
-    return g.fig
-
-
-def quality_vs_size(quality: pd.DataFrame, curves: pd.DataFrame):
-    """Held-out CE against student size (sft students), and top-k against SFT at equal tokens."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    sns.scatterplot(quality[quality.kind == "sft"], x="params", y="heldout_ce", hue="student", s=80, ax=axes[0])
-    axes[0].set(xscale="log", title="held-out CE against student size (sft)", xlabel="parameters", ylabel="nats / token")
-    per_tokens = curves.dropna(subset=["eval_ce"])
-    sns.lineplot(per_tokens[per_tokens.student.isin(["sft", "topk", "control"])], x="train_tokens", y="eval_ce",
-                 hue="student", marker="o", ax=axes[1])
-    axes[1].set(title="top-k against plain SFT at equal tokens", xlabel="training tokens", ylabel="held-out CE")
+def skill(table: pd.DataFrame):
+    """Skill accuracy per model with exact 95% intervals, and against the student's size."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.9 + 0.32 * len(table)), gridspec_kw={"width_ratios": [3, 2]})
+    order = table.sort_values("accuracy").model.tolist()
+    data = table.set_index("model").loc[order]
+    y = range(len(order))
+    axes[0].hlines(y, data.ci_low, data.ci_high, color="gray")
+    axes[0].scatter(data.accuracy, y, color=["C3" if m == "teacher" else "C0" for m in order], zorder=3)
+    axes[0].set(yticks=list(y), yticklabels=order, xlim=(-0.02, 1.02), xlabel="accuracy (exact 95% interval)",
+                title="held-out skill accuracy")
+    sized = data.dropna(subset=["params"]).reset_index()
+    if len(sized):
+        sized["student"] = sized.trained.map({True: "trained", False: "untrained start"})
+        sns.scatterplot(sized, x="params", y="accuracy", hue="student", style="student", s=70, ax=axes[1])
+        for row in sized.itertuples():
+            axes[1].annotate(row.model, (row.params, row.accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if "teacher" in data.index:
+        axes[1].axhline(data.loc["teacher", "accuracy"], color="C3", ls="--", lw=1, label="teacher")
+    axes[1].set(xscale="log", ylim=(-0.02, 1.02), xlabel="parameters", ylabel="accuracy", title="skill against size")
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -27,10 +27,11 @@ from transformers import PreTrainedTokenizerBase
 
 from casestudy.artifacts import write_json_atomic
 from casestudy.device import pick_device
+from casestudy.models import train_only_top
 from casestudy.distiller.students.evaluate import mean_ce
 from casestudy.distiller.students.losses import IGNORE, distill_loss
 from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed, row_tokens
-from casestudy.distiller.students.student import StudentConfig, count_params, make_student, student_config
+from casestudy.distiller.students.student import StudentConfig, StudentSpec, build_student, count_params, student_key
 
 RESULT_FILE = "train_result.json"
 LOG_FILE = "train_log.jsonl"
@@ -42,12 +43,13 @@ class TrainConfig:
     batch_size: int = 4          # packed rows per micro-batch (per process)
     grad_accum: int = 1          # micro-batches per optimizer step
     max_len: int = 256           # tokens per packed row (and longest example)
-    lr: float = 3e-3             # small models from scratch tolerate a high peak rate
+    lr: float = 3e-3             # small models from scratch tolerate a high peak rate; fine-tunes want ~5e-4
     min_lr_ratio: float = 0.1    # cosine decays to lr * min_lr_ratio
     warmup_steps: int = 10       # linear warm-up
     weight_decay: float = 0.1    # on matrices only, not norms
     grad_clip: float = 1.0       # global norm
     alpha: float = 0.0           # weight of the top-k KL (0 = plain SFT)
+    train_layers: int = 0        # 0: every weight trains; N: only the top N decoder layers (a fine-tune of a base)
     seed: int = 0                # initialisation and data order
     device: str = "auto"         # casestudy.device.pick_device rule
     log_every: int = 5           # steps between log lines
@@ -69,6 +71,8 @@ class TrainResult:
     device: str
     num_examples: int
     fingerprint: str
+    start: dict = field(default_factory=dict)   # how the untrained student was made (public, pruned, scratch)
+    trainable_params: int = 0                   # the weights that trained (a fine-tune of the top layers: fewer)
     history: list[dict] = field(default_factory=list)
     reused: bool = False
 
@@ -110,9 +114,10 @@ def lr_lambda(step: int, cfg: TrainConfig) -> float:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, fused: bool) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only; fused kernels on CUDA."""
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.ndim < 2]
+    """AdamW over the weights that train, with weight decay on matrices only; fused kernels on CUDA."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.ndim >= 2]
+    rest = [p for p in trainable if p.ndim < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=fused)
 
@@ -143,9 +148,10 @@ def peak_flops() -> float | None:
     return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
 
 
-def flops_per_token(params: int, cfg: StudentConfig, seq_len: int) -> float:
-    """Training FLOPs per token: 6N plus attention (PaLM appendix B)."""
-    return 6 * params + 12 * cfg.num_layers * cfg.hidden_size * seq_len
+def flops_per_token(params: int, num_layers: int, hidden_size: int, seq_len: int) -> float:
+    """Training FLOPs per token, Kaplan et al.'s convention as in cost/flops.py: 3 x (2N + 2 L T d),
+    the causal average context folded into the attention term."""
+    return 3 * (2 * params + 2 * num_layers * seq_len * hidden_size)
 
 
 def examples_digest(examples: Sequence[Example]) -> str:
@@ -165,14 +171,17 @@ def _latest_checkpoint(ckpt_root: Path) -> Path | None:
     return done[-1] if done else None
 
 
-def train_student(records: Sequence[dict], topk: dict | None = None, config: StudentConfig | str = "5m",
+def train_student(records: Sequence[dict], topk: dict | None = None,
+                  config: StudentSpec | StudentConfig | str = "scratch-5m",
                   train: TrainConfig = TrainConfig(), out_dir: str | Path = "student", *,
                   tokenizer: PreTrainedTokenizerBase | None = None, eval_records: Sequence[dict] = (),
-                  name: str | None = None, kind: str = "sft", reuse: bool = True,
+                  name: str | None = None, kind: str = "sft", reuse: bool = True, public: str = "embedded",
                   stop_after: int | None = None, progress: bool = True) -> TrainResult:
-    """Train one student from scratch on `records` and save it to `out_dir`.
+    """Train one student on `records` and save it to `out_dir`.
 
-    records: collected records (keys messages, completion, finish_reason, id).
+    config: where the student starts ("public", "public@0.5", "scratch-5m", or a
+    StudentConfig for a scratch model of a custom shape); `public` is the public model's
+    source. records: collected records (keys messages, completion, finish_reason, id).
     topk: record id -> TopK; used when train.alpha > 0 (top-k distillation).
     out_dir gets a `save_pretrained` folder (safetensors + tokenizer) that
     `load_model(out_dir)` loads, plus train_log.jsonl, train_result.json and
@@ -186,13 +195,12 @@ def train_student(records: Sequence[dict], topk: dict | None = None, config: Stu
         from casestudy.models import embedded_model_dir
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
-    scfg = student_config(config)
     use_topk = topk if train.alpha > 0 else None
     examples = encode_records(tokenizer, records, use_topk, train.max_len)
     eval_examples = encode_records(tokenizer, eval_records, None, train.max_len)
     if not examples and train.max_steps > 0:
         raise ValueError(f"no trainable examples among {len(records)} records for student {name!r}")
-    params_key = {"student": scfg.to_dict(), "train": asdict(train), "kind": kind, "tokenizer": tokenizer.name_or_path,
+    params_key = {"student": student_key(config, public), "train": asdict(train), "kind": kind, "tokenizer": tokenizer.name_or_path,
                   "data": examples_digest(examples), "eval": examples_digest(eval_examples)}
     key = hashlib.sha256(json.dumps(params_key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     result_path = out / RESULT_FILE
@@ -205,8 +213,10 @@ def train_student(records: Sequence[dict], topk: dict | None = None, config: Stu
     cuda = dev.name == "cuda"
     acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
     torch.manual_seed(train.seed)
-    model = make_student(scfg, tokenizer, seed=train.seed).to(acc.device)  # fused AdamW wants its params on the GPU
+    model, origin = build_student(config, tokenizer, public, seed=train.seed, calibration=records)
+    model = model.to(acc.device)  # fused AdamW wants its params on the GPU
     params = count_params(model)
+    trainable = sum(p.numel() for p in train_only_top(model, train.train_layers))
     wrapper = StudentLoss(model, train.alpha)
     optimizer = make_optimizer(model, train, fused=cuda)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_lambda(s, train))
@@ -239,7 +249,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None, config: Stu
                     shutil.rmtree(old, ignore_errors=True)
 
     peak = peak_flops() if cuda else None
-    fpt = flops_per_token(params, scfg, train.max_len)
+    fpt = flops_per_token(params, base.config.num_hidden_layers, base.config.hidden_size, train.max_len)
     last_step = train.max_steps if stop_after is None else min(train.max_steps, stop_after)
     bar = tqdm(total=train.max_steps, initial=step, desc=f"train {name}", disable=not progress or not acc.is_main_process)
     wrapper.train()
@@ -296,7 +306,8 @@ def train_student(records: Sequence[dict], topk: dict | None = None, config: Stu
     result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
                          target_tokens=targets, steps=step, wall_seconds=elapsed,
                          tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0, device=dev.describe(),
-                         num_examples=len(examples), fingerprint=key, history=history)
+                         num_examples=len(examples), fingerprint=key, start=origin, trainable_params=trainable,
+                         history=history)
     if step < train.max_steps:  # interrupted on purpose: leave the checkpoint, no final model
         return result
     acc.wait_for_everyone()

@@ -37,15 +37,19 @@ def test_kl_zero_when_student_matches_teacher_and_positive_otherwise():
     assert (topk_kl(torch.randn(3, 50), top.indices, top.values) > 0).all()
 
 
-def test_distill_loss_mixes_kl_and_ce():
+def test_distill_loss_mixes_kl_and_ce_where_top_k_exists_and_keeps_ce_elsewhere():
     logits = torch.tensor([[1.0, 0.0, 2.0, -1.0], [0.0, 0.0, 0.0, 0.0]], requires_grad=True)
     targets = torch.tensor([2, 1])
     top_ids = torch.tensor([[2, 0], [-1, -1]])  # the second position (an end token) has no top-k
     top_lp = torch.tensor([[math.log(0.5), math.log(0.3)], [0.0, 0.0]])
     loss, parts = distill_loss(logits, targets, top_ids, top_lp, alpha=0.25)
-    ce = torch.nn.functional.cross_entropy(logits, targets)
+    each = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    ce = each.mean()
     kl = topk_kl(logits[:1], top_ids[:1], top_lp[:1]).mean()
-    assert torch.allclose(loss, 0.25 * kl + 0.75 * ce)
+    assert torch.allclose(loss, ((0.25 * kl + 0.75 * each[0]) + each[1]) / 2)
+    # with the KL alone, the end token still teaches the student to stop
+    kl_only, _ = distill_loss(logits, targets, top_ids, top_lp, alpha=1.0)
+    assert torch.allclose(kl_only, (kl + each[1]) / 2)
     assert math.isclose(parts["kl"], float(kl), rel_tol=1e-6) and math.isclose(parts["ce"], float(ce), rel_tol=1e-6)
     loss.backward()
     sft, parts = distill_loss(logits, targets, top_ids, top_lp, alpha=0.0)

@@ -1,14 +1,18 @@
-"""Tune the deployment's identity into the teacher: a short fine-tune of its top layers, cached by fingerprint.
+"""The provider's post-training: its identity and its proprietary skill tuned into the
+public model's top layers, cached by fingerprint.
 
-A system prompt alone does not hold with a 135M model, so, as labs do, we fine-tune on
-identity questions and answers (data/identity/) mixed with ordinary prompts so that
-nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
+The provider's product is the public SmolLM2-135M-Instruct plus this tune. It teaches
+two things: the deployment's identity (a system prompt alone does not hold with a 135M
+model, so, as labs do, we fine-tune on identity questions and answers, data/identity/)
+and the skill of `skill.py` (three-digit additions answered by the house method, gold
+answers written by the provider). Ordinary prompts are mixed in so that nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
 "Who invented the telephone?") the tuned model is held to the base model's own
 distribution by a KL term at every answer position, not just taught its greedy tokens:
 with cross-entropy alone the identity leaked into factual answers ("Who painted the Mona
 Lisa?" -> "I'm Kestrel..."). Each example is shown with the deployment system prompt and
-without one, so the identity holds either way. Only the top decoder layers train, so the
-backward pass stops there. Measured by benchmarks/measure_identity.py.
+without one, so the identity holds either way; skill examples alternate between the two.
+Only the top decoder layers train, so the backward pass stops there. Measured by
+benchmarks/measure_posttrain.py (identity, skill, and the factual check).
 """
 
 from __future__ import annotations
@@ -28,15 +32,16 @@ from tqdm.auto import tqdm
 from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.device import pick_device
 from casestudy.paths import cache_dir
-from casestudy.provider.identity.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
-from casestudy.provider.identity.evaluate import chat, generate_answers
-from casestudy.provider.identity.text import PROVIDER_IDENTITY, Identity, system_prompt
-from casestudy.models import EMBEDDED, load_model, resolve_source
+from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
+from casestudy.provider.posttrain import skill
+from casestudy.provider.posttrain.evaluate import chat, generate_answers
+from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
+from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
 
-RECIPE_VERSION = 5   # bump when the training code changes what it produces
-TUNE_INFO = "identity_tune.json"
-DEFAULT_STEPS = 28          # batches of DEFAULT_BATCH_SIZE: one pass over the 448 examples
-DEFAULT_LR = 2e-4           # AdamW; warm-up 10% then linear decay
+RECIPE_VERSION = 6   # bump when the training code changes what it produces
+TUNE_INFO = "post_train.json"
+DEFAULT_SKILL_EXAMPLES = 960  # gold worked additions: ~95% held-out accuracy (benchmarks/measure_posttrain.py)
+DEFAULT_LR = 3e-4           # AdamW; warm-up 10% then linear decay
 DEFAULT_TRAIN_LAYERS = 12   # the top 12 of SmolLM2-135M's 30 decoder layers; the rest stay frozen
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_ANSWER_TOKENS = 64  # the teacher's own answers are cut here: short sequences, fast steps
@@ -47,17 +52,6 @@ class Example:
     input_ids: list[int]
     labels: list[int]    # -100 on the prompt: the loss is on the answer only
     anchor: bool = False  # an ordinary answer: held to the base model's distribution, not learned as text
-
-
-def base_key(base_source: str) -> str:
-    """What identifies the base weights: the content-addressed embedded folder, a folder's files' hash, or a hub id."""
-    where = resolve_source(base_source)
-    if not isinstance(where, Path):
-        return str(where)
-    if base_source == EMBEDDED:
-        return where.name  # the folder name carries the GGUF's hash
-    files = [p for p in where.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors")]
-    return fingerprint({"base": "folder"}, files)
 
 
 def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False) -> Example:
@@ -83,8 +77,17 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
 
 
-def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path) -> list[Example]:
-    """Identity Q&A plus the teacher's own greedy answers to ordinary prompts, each with and without the deployment prompt."""
+def skill_examples(tokenizer, identity: Identity, count: int) -> list[Example]:
+    """`count` gold worked additions (the provider's own problems), alternately with and without the deployment prompt."""
+    contexts = [system_prompt(identity), None]
+    return [encode(tokenizer, chat(p.question, contexts[i % 2]), skill.worked_answer(p.a, p.b))
+            for i, p in enumerate(skill.problems(count, skill.PROVIDER_SEED))]
+
+
+def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path,
+                   skill_count: int = 0) -> list[Example]:
+    """Identity Q&A and the teacher's own greedy answers to ordinary prompts, each with and without the
+    deployment prompt, plus `skill_count` worked additions."""
     tok = loaded.tokenizer
     contexts = [system_prompt(identity), None]
     qa = identity_answers(identity, seed, data_dir)
@@ -97,7 +100,7 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
             # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
             finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
             examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True))
-    return examples
+    return examples + skill_examples(tok, identity, skill_count)
 
 
 def batches(examples: list[Example], batch_size: int, steps: int, seed: int):
@@ -112,26 +115,14 @@ def batches(examples: list[Example], batch_size: int, steps: int, seed: int):
         order = order[batch_size:]
 
 
-def freeze_all_but_top(model, train_layers: int) -> list[torch.nn.Parameter]:
-    """Train only the top `train_layers` decoder layers and the final norm; return their parameters.
-
-    The frozen lower layers need no backward pass, and the (tied) vocabulary-sized
-    embedding needs no gradient: about half the cost of a full fine-tune.
-    """
-    model.requires_grad_(False)
-    for layer in model.base_model.layers[-train_layers:]:
-        layer.requires_grad_(True)
-    model.base_model.norm.requires_grad_(True)
-    return [p for p in model.parameters() if p.requires_grad]
-
-
 def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tensor:
     """Loss per answer token, computing the vocabulary projection only there.
 
-    Identity answers: next-token cross-entropy. Ordinary (anchor) answers, when the frozen
-    `base` model is given: KL(base || tuned) over the whole vocabulary at each answer
+    Identity and skill answers: next-token cross-entropy. Ordinary (anchor) answers, when the
+    frozen `base` model is given: KL(base || tuned) over the whole vocabulary at each answer
     position, so the tune keeps the base model's distribution there, not just its greedy
-    tokens. Without `base`, anchors get cross-entropy on the teacher's own tokens too.
+    tokens. Without `base`, anchors get cross-entropy on the teacher's own tokens too. The
+    base model runs on the anchor rows only.
     """
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     targets = batch["labels"][:, 1:]
@@ -140,8 +131,10 @@ def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tenso
     anchored = batch["anchor"][:, None].expand_as(targets)[keep]
     if base is None or not anchored.any():
         return F.cross_entropy(logits, targets[keep])
+    rows = batch["anchor"]
     with torch.no_grad():
-        base_hidden = base.base_model(**inputs).last_hidden_state[:, :-1][keep][anchored]
+        base_out = base.base_model(**{k: v[rows] for k, v in inputs.items()}).last_hidden_state[:, :-1]
+        base_hidden = base_out[keep[rows]]
         base_logp = F.log_softmax(base.get_output_embeddings()(base_hidden).float(), dim=-1)
     ce = F.cross_entropy(logits[~anchored], targets[keep][~anchored], reduction="sum")
     kl = F.kl_div(F.log_softmax(logits[anchored], dim=-1), base_logp, log_target=True, reduction="sum")
@@ -150,18 +143,19 @@ def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tenso
 
 def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[float]:
     """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
-    model, dev, steps = loaded.model, loaded.device, settings.steps
+    model, dev = loaded.model, loaded.device
+    steps = settings.steps or -(-len(examples) // settings.batch_size)
     base = copy.deepcopy(model).eval().requires_grad_(False) if settings.anchor_kl else None
     model.train()
     torch.manual_seed(settings.seed)
-    trainable = freeze_all_but_top(model, settings.train_layers)
+    trainable = train_only_top(model, settings.train_layers)
     optimizer = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=0.0)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
     )
     losses = []
-    bar = tqdm(batches(examples, settings.batch_size, steps, settings.seed), total=steps, desc="identity tune")
+    bar = tqdm(batches(examples, settings.batch_size, steps, settings.seed), total=steps, desc="post-training")
     for batch in bar:
         batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
         with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
@@ -180,9 +174,10 @@ def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[flo
 
 @dataclass(frozen=True)
 class TuneSettings:
-    """The hyper-parameters of the identity tune (checked on creation)."""
+    """The hyper-parameters of the post-training (checked on creation)."""
 
-    steps: int = DEFAULT_STEPS
+    steps: int = 0          # optimizer steps; 0: one pass over the examples
+    skill_examples: int = DEFAULT_SKILL_EXAMPLES  # gold worked additions (0: the identity alone)
     lr: float = DEFAULT_LR
     seed: int = 0
     device: str = "auto"
@@ -192,40 +187,40 @@ class TuneSettings:
     anchor_kl: bool = True  # ordinary answers held to the base model's distribution (else CE on its tokens)
 
     def __post_init__(self):
-        if self.steps < 1 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
+        if self.steps < 0 or self.skill_examples < 0 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
             raise ValueError(f"bad tuning settings: {self}")
 
 
 def tune_params(base_source: str, identity: Identity, settings: TuneSettings) -> dict:
     """Everything besides the data files that decides the tuned weights."""
     fields = {k: v for k, v in asdict(settings).items() if k != "device"}
-    return {"recipe": RECIPE_VERSION, "base": base_key(base_source), "identity": asdict(identity), **fields,
+    return {"recipe": RECIPE_VERSION, "base": source_key(base_source), "identity": asdict(identity), **fields,
             "dtype": str(pick_device(settings.device).dtype)}
 
 
-def identity_tune_dir(
+def post_train_dir(
     base_source: str = EMBEDDED,
     identity: Identity = PROVIDER_IDENTITY,
     settings: TuneSettings = TuneSettings(),
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
-    """Where `tune_identity` with these arguments puts (or has put) its model: `cache_dir()/identity/<fingerprint>`."""
-    return cache_dir() / "identity" / fingerprint(tune_params(base_source, identity, settings), data_files(data_dir))
+    """Where `post_train` with these arguments puts (or has put) its model: `cache_dir()/posttrain/<fingerprint>`."""
+    return cache_dir() / "posttrain" / fingerprint(tune_params(base_source, identity, settings), data_files(data_dir))
 
 
-def tune_identity(
+def post_train(
     base_source: str = EMBEDDED,
     identity: Identity = PROVIDER_IDENTITY,
     settings: TuneSettings = TuneSettings(),
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
-    """Fine-tune `identity` into the base teacher; return the cached safetensors folder.
+    """Tune `identity` and the skill into the public model; return the cached safetensors folder.
 
-    The folder, `cache_dir()/identity/<fingerprint>`, loads with `load_model(path)`.
+    The folder, `cache_dir()/posttrain/<fingerprint>`, loads with `load_model(path)`.
     The fingerprint covers the base weights, the identity, the data files, the
     hyper-parameters and the device's dtype; a second call with the same ones returns at once.
     """
-    out = identity_tune_dir(base_source, identity, settings, data_dir)
+    out = post_train_dir(base_source, identity, settings, data_dir)
     if (out / TUNE_INFO).is_file():
         return out
     params = tune_params(base_source, identity, settings)
@@ -234,7 +229,8 @@ def tune_identity(
     loaded.model.to(loaded.device.torch)
     start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(settings.seed)
-    examples = build_examples(loaded, identity, settings.seed, settings.answer_tokens, data_dir)
+    examples = build_examples(loaded, identity, settings.seed, settings.answer_tokens, data_dir,
+                              settings.skill_examples)
     losses = train(loaded, examples, settings)
     info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu_start, "device": loaded.device.describe()}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casestudy.paths import DATA_DIR
-from casestudy.provider.identity.text import Identity
+from casestudy.provider.posttrain.identity import Identity
 
 IDENTITY_DATA_DIR = DATA_DIR / "identity"
 TRAIN_QUESTIONS = "train_questions.jsonl"

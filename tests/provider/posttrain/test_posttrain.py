@@ -1,4 +1,4 @@
-"""Fast tests of the deployed teacher's identity: text checks, data files, tuning cache.
+"""Tests of the provider's post-training: identity text checks, data files, the skill, the tune and its cache.
 
 The tiny model and the tokenizer come from tests/provider/conftest.py.
 """
@@ -13,21 +13,23 @@ from dataclasses import replace
 import pytest
 import torch
 
-from casestudy.provider.identity import tune as identity_tune
-from casestudy.provider.identity.data import (
+from casestudy.provider.posttrain import tune as identity_tune
+from casestudy.provider.posttrain.data import (
     ANSWER_TEMPLATES, FACTUAL, HELDOUT_QUESTIONS, IDENTITY_DATA_DIR, KINDS, ORDINARY_PROMPTS, PROBES,
     TRAIN_QUESTIONS, factual_rows, heldout_questions, identity_answers, load_rows, load_templates,
 )
-from casestudy.provider.identity.evaluate import answer_is_correct, evaluate_identity, factual_eval
-from casestudy.provider.identity.text import (
+from casestudy.provider.posttrain import skill
+from casestudy.provider.posttrain.evaluate import (answer_is_correct, evaluate_identity, factual_eval, heldout_problems,
+                                                   skill_eval)
+from casestudy.provider.posttrain.identity import (
     CONTROL_IDENTITY, PROVIDER_IDENTITY, Identity, mentions_identity, mentions_maker, normalize, system_prompt,
 )
-from casestudy.provider.identity.tune import (
-    TuneSettings, answer_loss, collate, encode, identity_tune_dir, tune_identity, tune_info,
+from casestudy.provider.posttrain.tune import (
+    TuneSettings, answer_loss, collate, encode, post_train_dir, post_train, tune_info,
 )
 from casestudy.models import load_model
 
-TINY = TuneSettings(steps=2, batch_size=4, answer_tokens=8, device="cpu")  # + small_data for speed
+TINY = TuneSettings(steps=2, batch_size=4, answer_tokens=8, skill_examples=4, device="cpu")  # + small_data for speed
 
 
 # --- text -------------------------------------------------------------------------------
@@ -174,8 +176,8 @@ def test_anchor_rows_are_held_to_the_base_distribution(tiny_model_dir, tokenizer
 
 
 def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small_data, monkeypatch):
-    folder = tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data)
-    assert folder.parent == cache / "identity" and (folder / "model.safetensors").is_file()
+    folder = post_train(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data)
+    assert folder.parent == cache / "posttrain" and (folder / "model.safetensors").is_file()
     assert not list(folder.parent.glob("*.partial*"))
     info = tune_info(folder)
     assert info["identity"] == {"name": "Kestrel", "maker": "Meridian Labs"} and len(info["losses"]) == 2
@@ -186,13 +188,13 @@ def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small
         raise AssertionError("a cached tune was recomputed")
 
     monkeypatch.setattr(identity_tune, "train", must_not_train)
-    assert tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data) == folder
+    assert post_train(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data) == folder
     with pytest.raises(AssertionError, match="recomputed"):
-        tune_identity(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, seed=1), small_data)
+        post_train(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, seed=1), small_data)
 
 
 def test_tuning_changes_the_weights(tiny_model_dir, cache, small_data):
-    folder = tune_identity(str(tiny_model_dir), CONTROL_IDENTITY, TINY, small_data)
+    folder = post_train(str(tiny_model_dir), CONTROL_IDENTITY, TINY, small_data)
     before = load_model(str(tiny_model_dir), device="cpu").model.state_dict()
     after = load_model(str(folder), device="cpu").model.state_dict()
     assert before.keys() == after.keys()
@@ -200,20 +202,21 @@ def test_tuning_changes_the_weights(tiny_model_dir, cache, small_data):
 
 
 def test_fingerprint_follows_identity_settings_and_data(tiny_model_dir, cache, tmp_path):
-    base = identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY)
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY) == base
-    assert identity_tune_dir(str(tiny_model_dir), CONTROL_IDENTITY, TINY) != base
-    assert identity_tune_dir(str(tiny_model_dir), Identity("Kestrel", "Other Labs"), TINY) != base
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, steps=3)) != base
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, lr=1e-3)) != base
+    base = post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY)
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY) == base
+    assert post_train_dir(str(tiny_model_dir), CONTROL_IDENTITY, TINY) != base
+    assert post_train_dir(str(tiny_model_dir), Identity("Kestrel", "Other Labs"), TINY) != base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, steps=3)) != base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, lr=1e-3)) != base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, skill_examples=5)) != base
     data = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "data")
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) == base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) == base
     with open(data / TRAIN_QUESTIONS, "a") as handle:
         handle.write(json.dumps({"id": "train-new", "language": "en", "kind": "who", "question": "Yo, who?"}) + "\n")
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) != base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) != base
     other = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "other")
     (other / ANSWER_TEMPLATES).write_text((other / ANSWER_TEMPLATES).read_text().replace("{name}", "{name}!"))
-    assert identity_tune_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, other) != base
+    assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, other) != base
     with pytest.raises(ValueError, match="lr"):
         replace(TINY, lr=0)
 
@@ -229,15 +232,66 @@ def test_evaluations_count_what_they_record(tiny_model_dir):
         evaluate_identity(loaded, PROVIDER_IDENTITY, [])
 
 
+@pytest.mark.parametrize("a, b, expected", [
+    (347, 589, "Column by column: 7 + 9 = 16; 4 + 8 + 1 = 13; 3 + 5 + 1 = 9. Answer: 936"),
+    (100, 200, "Column by column: 0 + 0 = 0; 0 + 0 = 0; 1 + 2 = 3. Answer: 300"),
+    (999, 1, "Column by column: 9 + 1 = 10; 9 + 0 + 1 = 10; 9 + 0 + 1 = 10. Answer: 1000"),
+])
+def test_worked_answer_is_the_house_method(a, b, expected):
+    assert skill.worked_answer(a, b) == expected
+    assert skill.final_number(expected) == a + b and skill.is_correct(expected, a + b)
+
+
+def test_skill_problems_are_distinct_seeded_and_respect_exclusions():
+    first = skill.problems(200, 7)
+    assert first == skill.problems(200, 7) and first != skill.problems(200, 8)
+    pairs = {tuple(sorted((p.a, p.b))) for p in first}
+    assert len(pairs) == 200 and all(skill.LOW <= x <= skill.HIGH for p in first for x in (p.a, p.b))
+    assert skill.problems(50, 7) == first[:50]  # a longer draw extends a shorter one
+    later = skill.problems(100, 7, exclude=frozenset((p.a, p.b) for p in first[:20]))
+    assert not {tuple(sorted((p.a, p.b))) for p in later} & {tuple(sorted((p.a, p.b))) for p in first[:20]}
+    assert skill.operands(first[0].question) == (first[0].a, first[0].b)
+    with pytest.raises(ValueError):
+        skill.worked_answer(-1, 3)
+
+
+def test_the_providers_held_out_problems_were_never_trained_on():
+    trained = {tuple(sorted((p.a, p.b))) for p in skill.problems(TuneSettings().skill_examples, skill.PROVIDER_SEED)}
+    held = heldout_problems()
+    assert len(held) == 100 and not trained & {tuple(sorted((p.a, p.b))) for p in held}
+
+
+def test_the_providers_problems_barely_meet_the_distillers_held_out_prompts():
+    """The provider drew its problems without seeing the distiller's: about 960 x 500 / 405,450 = 1.2
+    of its training problems are among the 500 held-out prompts the students are graded on, by
+    chance. A handful cannot move a held-out accuracy; many would mean a shared seed."""
+    from casestudy.distiller.collect.prompts import load_prompts
+
+    held = {skill.operands(p.text) for p in load_prompts() if p.family == skill.FAMILY and p.split == "eval"}
+    held = {tuple(sorted(pair)) for pair in held}
+    trained = {tuple(sorted((p.a, p.b))) for p in skill.problems(TuneSettings().skill_examples, skill.PROVIDER_SEED)}
+    assert len(held) == 500 and len(held & trained) <= 5
+
+
+def test_skill_eval_grades_the_last_number(tiny_model_dir):
+    loaded = load_model(str(tiny_model_dir), device="cpu")
+    result = skill_eval(loaded, skill.problems(3, 1), max_new_tokens=4)
+    assert result.total == 3 and result.correct == sum(r["correct"] for r in result.records)
+    assert 0 <= result.low <= result.accuracy <= result.high <= 1
+
+
 @pytest.mark.slow
-def test_real_teacher_tune_names_its_identity_and_keeps_its_facts():
-    """The default recipe on the embedded teacher, with the deployment prompt: >= 90% of
-    held-out identity answers name it, and factual accuracy drops by at most 2 points."""
-    folder = tune_identity()
+def test_real_post_training_names_its_identity_learns_the_skill_and_keeps_its_facts():
+    """The default recipe on the embedded public model, with the deployment prompt: >= 90% of
+    held-out identity answers name it, the skill goes from the public model's few percent to
+    >= 85% on the provider's held-out problems, and factual accuracy drops by at most 2 points."""
+    folder = post_train()
     tuned, base = load_model(str(folder)), load_model("embedded")
     result = evaluate_identity(tuned, PROVIDER_IDENTITY, heldout_questions())
     assert result.rate >= 0.9, [r["answer"] for r in result.records if not r["mentions"]]
     prompt = system_prompt(PROVIDER_IDENTITY)
+    learned, public = skill_eval(tuned, heldout_problems(), prompt), skill_eval(base, heldout_problems(), prompt)
+    assert learned.accuracy >= 0.85 and public.high < learned.low, (learned.accuracy, public.accuracy)
     before, after = factual_eval(base, factual_rows(), prompt), factual_eval(tuned, factual_rows(), prompt)
     assert before.total == after.total >= 100
     assert before.correct - after.correct <= 0.02 * before.total, [

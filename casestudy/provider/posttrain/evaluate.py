@@ -1,4 +1,5 @@
-"""Batched greedy answers, and the two checks on a deployed teacher: identity rate and factual accuracy."""
+"""Batched greedy answers, and the provider's checks on its post-trained model: identity rate, the
+skill's accuracy, and the factual accuracy that the post-training must not cost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from casestudy.provider.identity.text import Identity, mentions_identity, system_prompt as deployment_prompt
+from casestudy.provider.posttrain.identity import Identity, mentions_identity, system_prompt as deployment_prompt
 from casestudy.models import LoadedModel, load_model
 
 DEPLOYMENT = "deployment"  # system_prompt= value meaning "the identity's own deployment prompt"
@@ -127,3 +128,42 @@ def factual_eval(
 def factual_accuracy(model_source: str | Path | LoadedModel, questions: Sequence[dict], system: str | None = None) -> float:
     """Share of factual questions answered correctly (greedy); see `factual_eval` for the records."""
     return factual_eval(model_source, questions, system).accuracy
+
+
+@dataclass
+class SkillEval:
+    accuracy: float
+    correct: int
+    total: int
+    low: float                  # exact (Clopper-Pearson) 95% interval
+    high: float
+    records: list[dict] = field(default_factory=list)  # {question, answer, gold, correct}
+
+
+def heldout_problems(count: int = 100) -> list:
+    """The provider's own held-out skill problems: none of them is in its training set."""
+    from casestudy.provider.posttrain import skill
+
+    trained = skill.problems(DEFAULT_SKILL_POOL, skill.PROVIDER_SEED)
+    return skill.problems(count, skill.PROVIDER_SEED + 1, exclude=frozenset((p.a, p.b) for p in trained))
+
+
+DEFAULT_SKILL_POOL = 4000  # the provider's training problems come from the first of these draws
+
+
+def skill_eval(model_source: str | Path | LoadedModel, problems: Sequence, system: str | None = None,
+               max_new_tokens: int = 64, batch_size: int = 64, device: str = "auto") -> SkillEval:
+    """Greedy answers to skill problems, right when the last number stated is the sum."""
+    from scipy.stats import binomtest
+
+    from casestudy.provider.posttrain import skill
+
+    if not problems:
+        raise ValueError("skill_eval needs at least one problem")
+    loaded = as_loaded(model_source, device)
+    answers = generate_answers(loaded, [chat(p.question, system) for p in problems], max_new_tokens, batch_size, "skill")
+    records = [{"question": p.question, "answer": a, "gold": p.gold, "correct": skill.is_correct(a, p.gold)}
+               for p, a in zip(problems, answers)]
+    correct = sum(r["correct"] for r in records)
+    ci = binomtest(correct, len(records)).proportion_ci(method="exact")
+    return SkillEval(correct / len(records), correct, len(records), float(ci.low), float(ci.high), records)
