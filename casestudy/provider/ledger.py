@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from casestudy.provider.private import private_db_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY,
@@ -68,8 +70,7 @@ class LedgerRow:
 
 class Ledger:
     def __init__(self, db_path: str | Path):
-        path = Path(db_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = private_db_file(db_path)  # prompts and completions: owner only (0600)
         self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
