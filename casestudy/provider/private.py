@@ -19,22 +19,24 @@ PRIVATE_MODE = 0o600
 
 
 def private_db_file(path: str | Path) -> Path:
-    """Make sure `path` exists with mode 0600 (created empty if missing; SQLite fills it)."""
+    """Make sure `path` exists with mode 0600 (created empty if missing; SQLite fills it).
+
+    An existing file is never opened here, only chmod-ed: closing any descriptor of a
+    SQLite file drops every POSIX lock this process holds on it, under the feet of its
+    open connections ("disk I/O error", or worse).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_MODE))  # O_CREAT without O_TRUNC keeps content
-    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_MODE:
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE))
+    except FileExistsError:
+        pass
+    for one in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
         try:
-            path.chmod(PRIVATE_MODE)
-        except PermissionError:  # someone else's file: leave it, SQLite may still open it
+            if stat.S_IMODE(one.stat().st_mode) != PRIVATE_MODE:
+                one.chmod(PRIVATE_MODE)  # left wider by an older version
+        except (FileNotFoundError, PermissionError):  # absent, or someone else's file: leave it
             pass
-    for suffix in ("-wal", "-shm", "-journal"):  # left by an older version with a wider mode
-        extra = path.with_name(path.name + suffix)
-        if extra.exists():
-            try:
-                extra.chmod(PRIVATE_MODE)
-            except PermissionError:
-                pass
     return path
 
 

@@ -11,10 +11,10 @@ import sys
 import pytest
 
 import casestudy.provider.__main__ as cli
-from casestudy.provider.accounts import create_account
+from casestudy.provider.accounts import create_account, find_account
 from casestudy.provider.ledger import Ledger, LedgerRow
 from casestudy.provider.private import WATERMARK_KEY_ENV, private_db_file, watermark_key_from
-from casestudy.provider.ratelimit import RateLimiter
+from casestudy.provider.ratelimit import RateLimiter, Refusal
 from casestudy.provider.settings import ProviderSettings
 
 
@@ -99,3 +99,26 @@ def test_create_account_duplicate_from_a_shell(tmp_path):
     assert first.returncode == 0 and first.stdout.startswith("sk-cs-")
     again = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and again.stderr == "error: an account named 'frank' already exists\n"
+
+
+def test_a_database_in_use_is_never_reopened_behind_sqlites_back(tmp_path):
+    """`private_db_file` runs on every key lookup. Opening and closing a live SQLite file drops
+    every POSIX lock this process holds on it; another process closing its connection then
+    thinks it is the last one, checkpoints and resets the WAL under our connections, and
+    every later query fails with "disk I/O error" (the server answered 500 for good)."""
+    db = tmp_path / "accounts.sqlite"
+    key = create_account(db, "gina")
+    limiter = RateLimiter(db)
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from casestudy.provider.accounts import create_account\n"
+        "for i in range(60): create_account(sys.argv[1], f'other-{i}')"), str(db)])
+    rounds = 0
+    try:
+        while other.poll() is None or rounds < 20:
+            assert find_account(db, key).name == "gina"  # runs private_db_file
+            assert not isinstance(limiter.admit(1, rpm=10**6, tpm=10**12, tokens=1), Refusal)
+            rounds += 1
+    finally:
+        other.wait(timeout=120)
+        limiter.close()
+    assert other.returncode == 0
