@@ -16,13 +16,24 @@ hosted APIs treat such text as text, and so does `encode_chat`:
    before pre-tokenizing), so the text around a content is tokenized as before.
 
 A template that rewrites contents (e.g. trims them) cannot be rendered with
-placeholders; such a message holding control-token text is refused (`ForgedControlText`).
+placeholders; such a chat goes through transformers' own `sanitize_control_tokens=True`
+(which wraps the look-alikes in markers), and is refused (`ForgedControlText`) only if
+that fails too.
+
+Thread safety: `split_special_tokens` is a flag of the Rust tokenizer that each call sets
+when it differs, and setting it while another thread encodes or decodes with the same
+tokenizer raises "Already borrowed" (or lets that thread encode with the wrong flag).
+So the shared tokenizer is only ever called with its default flags; every call that
+splits special tokens runs on a private copy, one thread at a time.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
+import threading
+import weakref
 
 from transformers import PreTrainedTokenizerBase
 
@@ -41,10 +52,25 @@ def holds_control_text(tokenizer: PreTrainedTokenizerBase, text: str) -> bool:
     return any(token in text for token in added_token_texts(tokenizer))
 
 
+_COPY_LOCK = threading.Lock()
+_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _private_copy(tokenizer: PreTrainedTokenizerBase) -> tuple[PreTrainedTokenizerBase, threading.Lock]:
+    """A copy of `tokenizer` for the calls that change its flags, and the lock that serialises them."""
+    with _COPY_LOCK:
+        found = _COPIES.get(tokenizer)
+        if found is None:
+            found = _COPIES[tokenizer] = (copy.deepcopy(tokenizer), threading.Lock())
+        return found
+
+
 def transcript_ids(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
     """A model without a chat template (a base model): a plain transcript, content as text."""
     text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-    return list(tokenizer(text, add_special_tokens=True, split_special_tokens=True)["input_ids"])
+    tok, lock = _private_copy(tokenizer)
+    with lock:
+        return list(tok(text, add_special_tokens=True, split_special_tokens=True)["input_ids"])
 
 
 def encode_chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
@@ -62,8 +88,14 @@ def encode_chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> lis
 
 
 def _encode_as_text(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
+    tok, lock = _private_copy(tokenizer)
+    with lock:
+        return _encode_as_text_unlocked(tok, messages)
+
+
+def _encode_as_text_unlocked(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
     if any(t.lstrip or t.rstrip or t.single_word for t in tokenizer.added_tokens_decoder.values()):
-        raise ForgedControlText(_refusal(tokenizer, messages))  # tokens that absorb whitespace: no exact cut
+        return _sanitized(tokenizer, messages)  # tokens that absorb whitespace: no exact cut
     nonce = secrets.token_hex(8)
     marks = [f"\ue000{nonce}:{i}\ue001" for i in range(len(messages))]
     skeleton = tokenizer.apply_chat_template(
@@ -73,7 +105,7 @@ def _encode_as_text(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) ->
     mark_pattern = re.compile("|".join(re.escape(mark) for mark in marks))
     if (any(skeleton.count(mark) != 1 for mark in marks)
             or mark_pattern.sub(lambda hit: contents[hit.group(0)], skeleton) != rendered):
-        raise ForgedControlText(_refusal(tokenizer, messages))
+        return _sanitized(tokenizer, messages)  # the template rewrites contents
     control = re.compile("(" + "|".join(re.escape(t) for t in added_token_texts(tokenizer)) + ")")
     ids: list[int] = []
     for i, piece in enumerate(control.split(skeleton)):
@@ -84,6 +116,23 @@ def _encode_as_text(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) ->
             continue
         text = mark_pattern.sub(lambda hit: contents[hit.group(0)], piece)
         ids.extend(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+    return ids
+
+
+def _sanitized(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
+    """transformers' own escape: look-alikes wrapped in markers, encoded as text apart from their neighbours."""
+    try:
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                sanitize_control_tokens=True)
+    except (ValueError, NotImplementedError):
+        raise ForgedControlText(_refusal(tokenizer, messages)) from None
+    ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+    forged = sum(m["content"].count(t) for m in messages for t in added_token_texts(tokenizer))
+    plain = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    plain = list(plain["input_ids"] if hasattr(plain, "keys") else plain)
+    specials = set(tokenizer.all_special_ids) | {tokenizer.convert_tokens_to_ids(t) for t in added_token_texts(tokenizer)}
+    if sum(i in specials for i in plain) - sum(i in specials for i in ids) != forged:  # not all escaped
+        raise ForgedControlText(_refusal(tokenizer, messages))
     return ids
 
 
