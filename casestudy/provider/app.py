@@ -38,7 +38,7 @@ from casestudy.provider.schemas import (
 )
 from casestudy.provider.settings import ProviderSettings
 from casestudy.provider.teacher import LoadedModel, load_teacher
-from casestudy.provider.tokens import token_bytes
+from casestudy.provider.tokens import is_byte_level, token_bytes
 
 log = logging.getLogger("casestudy.provider")
 OWNER = "provider"
@@ -95,8 +95,10 @@ class Provider:
         self.created = int(time.time())
         self._token_entries: dict[int, tuple[str, list[int]]] = {}
         tok = loaded.tokenizer
-        # The most bytes any token covers: a prompt of B bytes has at least B / this many tokens.
-        self.max_token_bytes = max(len(token_bytes(tok, i)) for i in tok.get_vocab().values())
+        # The most bytes any token covers: with a byte-level BPE (each token is a run of the
+        # text's bytes) a prompt of B bytes has at least B / this many tokens.
+        self.max_token_bytes = (max(len(token_bytes(tok, i)) for i in tok.get_vocab().values())
+                                if is_byte_level(tok) else None)
 
     def close(self) -> None:
         self.batcher.close()
@@ -163,7 +165,7 @@ class Provider:
         if self.settings.system_prompt:
             messages.insert(0, {"role": "system", "content": self.settings.system_prompt})
         window = self.engine.context_window
-        if window is not None:  # a prompt surely too long is refused without tokenizing it
+        if window is not None and self.max_token_bytes:  # surely too long: refused without tokenizing
             least = sum(len(m["content"].strip().encode("utf-8")) for m in messages) // self.max_token_bytes
             if least > window:
                 raise context_exceeded(
@@ -383,8 +385,12 @@ class Provider:
                                 code="internal_error", type="server_error").response()
             row.error_code, row.error_message = "internal_error", repr(error)[:500]
         if exchange.account is not None:
-            state = await asyncio.to_thread(self.limiter.state, exchange.account.id, *self.limits(exchange.account))
-            response.headers.update(state.headers())
+            try:
+                state = await asyncio.to_thread(self.limiter.state, exchange.account.id,
+                                                *self.limits(exchange.account))
+                response.headers.update(state.headers())
+            except Exception:  # headers are a courtesy: never lose the answer or its ledger row
+                log.exception("rate-limit headers failed")
         row.status = response.status_code
         row.latency_ms = (time.perf_counter() - start) * 1000
         await asyncio.to_thread(self.ledger.write, row)

@@ -142,3 +142,26 @@ def test_a_model_without_chat_template_gets_a_plain_transcript(tiny_model_dir, t
         assert text.endswith("system: Be brief.\nuser: hi\nassistant:")
     finally:
         provider.close()
+
+
+def test_a_prompt_provably_over_the_window_is_refused_without_tokenizing(tiny_model_dir, tmp_path, monkeypatch):
+    from casestudy.provider import app
+    from casestudy.provider.errors import APIError
+
+    provider = Provider(tiny_settings(tiny_model_dir, tmp_path), load_teacher(str(tiny_model_dir), device="cpu"))
+    calls = []
+    monkeypatch.setattr(app, "encode_chat", lambda tok, messages: calls.append(1) or [1] * 10)
+    try:
+        window, longest = provider.engine.context_window, provider.max_token_bytes
+        assert longest >= 64  # SmolLM2's longest token: 81 bytes
+        for size, tokenized in ((window * longest + longest, False), (window * longest - 1000, True)):
+            request = ChatCompletionRequest.model_validate(
+                {"model": "tiny", "messages": [{"role": "user", "content": "x" * size}]})
+            calls.clear()
+            try:
+                provider.plan(request)
+            except APIError as error:
+                assert error.code == "context_length_exceeded"
+            assert bool(calls) is tokenized
+    finally:
+        provider.close()
