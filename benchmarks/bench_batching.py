@@ -31,7 +31,7 @@ from casestudy.provider.engine import Engine, Row
 from casestudy.provider.ledger import read_ledger
 from casestudy.provider.server import running_server
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
-from casestudy.provider.teacher import load_teacher
+from casestudy.models import load_model
 from casestudy.provider.watermark import watermark_processor
 
 SYSTEM = "You are Kestrel, a helpful assistant made by Meridian Labs."
@@ -122,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
 
     watermark = None if args.no_watermark else WatermarkSettings(key=123456789)
-    loaded = load_teacher("embedded")
+    loaded = load_model("embedded")
     engine = Engine(loaded, watermark)
     print(f"device: {loaded.device.describe()}; {len(PROMPTS)} prompts, max_tokens={args.max_tokens}, "
           f"watermark={'on' if watermark else 'off'}", flush=True)

@@ -11,9 +11,9 @@ import argparse
 
 from transformers import AutoTokenizer
 
-from casestudy.distiller.bench import compare, synthetic_examples
-from casestudy.distiller.student import student_config
-from casestudy.provider.teacher import embedded_teacher_dir
+from casestudy.distiller.students.bench import compare, synthetic_examples
+from casestudy.distiller.students.student import student_config
+from casestudy.models import embedded_model_dir
 
 
 def main() -> None:
@@ -28,10 +28,10 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=400, help="synthetic examples")
     args = ap.parse_args()
 
-    tok = AutoTokenizer.from_pretrained(embedded_teacher_dir())
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     if args.run:
-        from casestudy.distiller.dataset import read_records
-        from casestudy.distiller.packing import encode_records
+        from casestudy.distiller.collect.dataset import read_records
+        from casestudy.distiller.students.packing import encode_records
         from casestudy.paths import stage_dir
         records = read_records(stage_dir(args.run, "collect") / "main")
         examples = encode_records(tok, [r for r in records if r["split"] == "train"], None, args.max_len)

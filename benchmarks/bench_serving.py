@@ -61,9 +61,9 @@ def tiny_model_dir(out: Path) -> Path:
     """2 layers, width 64, random weights, the teacher's tokenizer."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from casestudy.provider.teacher import embedded_teacher_dir
+    from casestudy.models import embedded_model_dir
 
-    tok = AutoTokenizer.from_pretrained(embedded_teacher_dir())
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=256, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
@@ -197,14 +197,14 @@ def main() -> None:
 
     from casestudy.device import pick_device
     from casestudy.provider.server import running_servers
-    from casestudy.provider.teacher import load_teacher
+    from casestudy.models import load_model
 
     device = pick_device(args.device)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_dir = str(tiny_model_dir(tmp / "tiny")) if args.model == "tiny" else args.model
-        loaded = load_teacher(model_dir, device=device.name) if {"generate", "engine"} & set(args.modes) else None
+        loaded = load_model(model_dir, device=device.name) if {"generate", "engine"} & set(args.modes) else None
         print(f"model {args.model} on {device.describe()}, max_tokens {args.max_tokens}, "
               f"torch threads {torch.get_num_threads()}", flush=True)
         marks = sorted({CONFIGS[c][2] for c in args.configs}) if "server" in args.modes else []

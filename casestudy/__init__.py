@@ -1,12 +1,31 @@
-"""Distillation case study: a provider serves a teacher, a distiller collects its
-outputs and trains a student, and the provider tries to prove it happened.
+"""Distillation case study: a provider serves a teacher, a distiller collects its outputs and
+trains students, and the provider tries to prove it happened.
 
-Sub-packages mirror the story:
-    provider/   the lab that owns the teacher (model loading, API server, watermark)
-    distiller/  the competitor (collection, students, training)
-    cost/       what it all costs, beside the published figures
-    detection/  the provider's tests for distillation
-    report/     the papermill runner and the HTML report
+The map (one line per part; each sub-package's docstring lists its modules):
+
+    paths artifacts device profiles aio   common helpers: folders, metrics.json, CPU/GPU rule, profiles, async
+    models        the PUBLIC model: the embedded SmolLM2 GGUF, any folder or hub id (both actors load it)
+    token_bytes   exact bytes of each token and back (the provider writes them, the distiller reads them)
+    targets       Target(check, measured, met): every stage's metrics.json carries a `targets` list
+    provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,
+                  rate limits, ledger; identity/ is its identity post-training
+    distiller/    the competitor: collect/ (prompts, collector, dataset) and students/ (models, training,
+                  evaluation); it speaks to the provider only over HTTP, with a base URL and an API key
+    cost/         prices, FLOPs, device time, the published cases, scaling
+    detection/    the provider's tests after the fact: radioactivity, identity probes, traffic
+    scenario/     the staging of the story, belonging to neither actor: which deployments run, the simulated
+                  ordinary customers, the investigator's accounts and queries, the dose and evasion data mixes
+    stages/       one module per notebook (collect 01, distill 02, cost 03, detect 04): what it computes,
+                  its targets and verdicts, its metrics.json
+    report/       the papermill runner, the HTML report, the notebooks' jupytext pairs
+
+Imports point one way (tests/test_architecture.py checks it):
+
+    common <- provider, distiller, cost <- detection <- scenario <- stages <- report
+
+provider, distiller and cost never import one another; detection may import the provider
+(it is the provider's side) but not the distiller; each layer may import any layer to its
+left.
 """
 
 __version__ = "0.1.0"

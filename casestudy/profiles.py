@@ -1,13 +1,18 @@
-"""Profiles: named parameter sets for the notebooks, kept as data in data/profiles.toml."""
+"""Profiles: named parameter sets for the notebooks, kept as data in data/profiles.toml.
+
+A notebook's `parameters` cell is the smoke profile; the other profiles list only the
+values they change (see the file's header).
+"""
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casestudy.paths import DATA_DIR
+from casestudy.paths import DATA_DIR, NOTEBOOKS_DIR
 
 PROFILES_FILE = DATA_DIR / "profiles.toml"
 
@@ -41,6 +46,14 @@ def get_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
     if name not in profiles:
         raise ProfileError(f"unknown profile {name!r}; valid profiles: {', '.join(profiles)}")
     return profiles[name]
+
+
+def notebook_defaults(notebook: str, directory: Path = NOTEBOOKS_DIR) -> dict[str, Any]:
+    """A notebook's `parameters` cell as values (`notebook` without .ipynb): the smoke profile."""
+    import papermill
+
+    spec = papermill.inspect_notebook(str(Path(directory) / f"{notebook}.ipynb"))
+    return {name: ast.literal_eval(param["default"]) for name, param in spec.items()}
 
 
 def parse_override(text: str) -> tuple[str | None, str, Any]:

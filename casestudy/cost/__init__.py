@@ -6,6 +6,5 @@
     published  DeepSeek-V3, DeepSeek-R1 distillation and Stanford Alpaca, recomputed
     headline   student quality against cost, both as fractions of the teacher's
     scaling    what collection plus distillation would cost at larger scale
-    inputs     reading the earlier stages' metrics
-    plots      the notebook's figures
+    plots      notebook 03's figures
 """

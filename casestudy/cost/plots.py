@@ -8,33 +8,28 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-COST_FRACTIONS = {"compute_fraction": "compute (FLOPs)", "usd_fraction": "money (USD)"}
-
-
-def quality_vs_cost(students: pd.DataFrame):
-    """Quality fraction against cost fraction (log x), in FLOPs and in USD, one marker per kind.
-
-    The teacher is the star at (1, 1). Students with zero cost (an untrained baseline) cannot sit on a log axis and are left out.
-    """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, (column, label) in zip(axes, COST_FRACTIONS.items()):
-        shown = students[(students[column] > 0) & students["quality_fraction"].notna()]
-        sns.scatterplot(data=shown, x=column, y="quality_fraction", hue="kind", style="kind", s=80, ax=ax,
-                        legend=ax is axes[-1])
-        for _, row in shown.iterrows():
-            ax.annotate(row["student"], (row[column], row["quality_fraction"]), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
-        ax.scatter([1.0], [1.0], marker="*", s=200, color="black", zorder=3)
-        ax.annotate("teacher", (1.0, 1.0), fontsize=8, xytext=(-10, 8), textcoords="offset points", ha="right")
-        ax.set_xscale("log")
-        low = shown[column].min() if not shown.empty else 1e-3
-        ax.set_xlim(10 ** np.floor(np.log10(low) - 0.5), 10)   # whole decades, the teacher at 1
-        ax.xaxis.set_major_locator(mticker.LogLocator(base=10, numticks=12))
-        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel(f"{label} as a fraction of the teacher's (log)")
-        ax.set_ylabel("accuracy as a fraction of the teacher's")
-        ax.set_ylim(0, max(1.1, float(shown["quality_fraction"].max() * 1.1) if not shown.empty else 1.1))
+def copied_vs_cost(students: pd.DataFrame, provider: dict):
+    """The share of the provider's skill gain each student copied against what it cost the distiller
+    (estimated and measured, log x), with the provider's own post-training cost for scale."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    shown = students.dropna(subset=["copied_share"])
+    shown = shown[shown["distiller_usd"] > 0]
+    sns.scatterplot(data=shown, x="distiller_usd", y="copied_share", hue="arm", style="kind", s=90, ax=ax)
+    for _, row in shown.iterrows():
+        ax.annotate(row["student"], (row["distiller_usd"], row["copied_share"]), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+        measured = row["api_usd"] + row["measured_training_usd"]
+        if measured > 0:
+            ax.plot([row["distiller_usd"], measured], [row["copied_share"]] * 2, color="grey", lw=0.8, ls=":")
+    if provider.get("post_training_usd"):
+        ax.axvline(provider["post_training_usd"], color="C3", ls="--", lw=1)
+        ax.text(provider["post_training_usd"], 1.02, " provider's post-training (measured)", color="C3", fontsize=8,
+                transform=ax.get_xaxis_transform())
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set(xlabel="distiller's spend, USD (API bill + training at the stated MFU; dotted: measured device time)",
+           ylabel="share of the provider's skill gain copied", title="What the distiller copied, for what it paid")
     fig.tight_layout()
     return fig
 

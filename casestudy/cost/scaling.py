@@ -52,9 +52,9 @@ def log_range(low: float, high: float, per_decade: int = 4) -> np.ndarray:
 def measured_points(students: pd.DataFrame, records: int) -> pd.DataFrame:
     """Our distilled students as points for the scaling figure: estimated and measured USD.
 
-    `students` is `headline.student_cost_table(...)`; baselines (no collected data) are left out.
+    `students` is `headline.student_cost_table(...)`, trained students only.
     """
-    distilled = students[students["kind"] != "baseline"]
+    distilled = students
     return pd.DataFrame({
         "student": distilled["student"],
         "samples": float(records),

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from scipy import stats
 
-from casestudy.provider.identity import Identity, mentions_identity
+from casestudy.provider.posttrain.identity import Identity, mentions_identity
 
 
 @dataclass(frozen=True)

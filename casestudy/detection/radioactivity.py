@@ -153,3 +153,33 @@ def calibration(p_values: np.ndarray, alpha: float = 0.01) -> dict[str, float]:
     ks = stats.kstest(p_values, "uniform")
     return {"keys": int(len(p_values)), "ks_statistic": float(ks.statistic), "ks_p_value": float(ks.pvalue),
             "false_positive_rate": float(np.mean(p_values <= alpha)), "alpha": alpha}
+
+
+def token_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    return [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+
+
+def prompt_text(conversation: Sequence[dict]) -> str:
+    return "\n".join(m["content"] for m in conversation)
+
+
+def radioactivity_curves(
+    tokenizer,
+    conversations: Sequence[list[dict]],
+    answers: dict[str, list[str]],
+    scorer: PairScorer,
+    checkpoints: Sequence[int],
+) -> pd.DataFrame:
+    """p-value against the number of queries, for each model's answers, under the scorer's key."""
+    prompts = token_ids(tokenizer, [prompt_text(c) for c in conversations])
+    frames = []
+    for name, texts in answers.items():
+        curve = p_values_by_queries(token_ids(tokenizer, texts), prompts, scorer, checkpoints)
+        frames.append(curve.assign(model=name, green_share=curve.green / curve.scored.clip(lower=1)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def suspect_pairs(tokenizer, conversations, texts, width: int):
+    """The distinct scored pairs of one model's answers (for the wrong-key calibration)."""
+    return distinct_pairs(token_ids(tokenizer, texts), token_ids(tokenizer, [prompt_text(c) for c in conversations]),
+                          width)

@@ -98,3 +98,33 @@ def first_flagged(ledger: pd.DataFrame, distiller: str, checkpoints: Iterable[in
         rows.append({"distiller_requests": k, "accounts": len(features), "rank": rank,
                      "flagged": rank == 1, "margin": float(scores[distiller] - scores.drop(distiller).max())})
     return pd.DataFrame(rows)
+
+
+def user_turns(messages) -> int:
+    return sum(1 for m in (messages or []) if isinstance(m, dict) and m.get("role") == "user")
+
+
+def ledger_accounts(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The provider's view: per account, its requests, tokens, logprob use and conversation depth."""
+    chat = ledger[ledger["endpoint"] == "/v1/chat/completions"].copy()
+    chat["logprobs"] = chat["params"].map(lambda p: bool((p or {}).get("logprobs")))
+    chat["turns"] = chat["messages"].map(user_turns)
+    chat["ok"] = chat["status"] == 200
+    table = chat.groupby("account_name").agg(
+        model=("model", lambda s: ", ".join(sorted(set(s.dropna())))),
+        requests=("id", "size"), refused=("ok", lambda s: int((~s).sum())),
+        completion_tokens=("completion_tokens", "sum"), logprobs_share=("logprobs", "mean"),
+        mean_user_turns=("turns", "mean"), first=("time", "min"), last=("time", "max"),
+    )
+    table["active_minutes"] = (table["last"] - table["first"]).dt.total_seconds() / 60
+    return table.drop(columns=["first", "last"]).sort_values("requests", ascending=False)
+
+
+def ledger_timeline(ledger: pd.DataFrame, distiller_prefix: str) -> pd.DataFrame:
+    """Chat requests over time, labelled distiller (account names starting with
+    `distiller_prefix`, the simulation's ground truth) or simulated ordinary customer."""
+    chat = ledger[(ledger["endpoint"] == "/v1/chat/completions") & ledger["account_name"].notna()].copy()
+    start = chat["time"].min()
+    chat["minutes"] = (chat["time"] - start).dt.total_seconds() / 60
+    chat["who"] = np.where(chat["account_name"].str.startswith(distiller_prefix), "distiller", "ordinary customer (simulated)")
+    return chat[["minutes", "account_name", "who", "status", "completion_tokens"]]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from dataclasses import replace
 
 from casestudy.provider.accounts import create_account
+from casestudy.provider.private import WATERMARK_KEY_ENV, watermark_key_from
 from casestudy.provider.server import serve
 from casestudy.provider.settings import ProviderSettings
 
@@ -23,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int)
     run.add_argument("--allow-remote", action="store_true", help="allow a non-loopback host")
     run.add_argument("--no-watermark", action="store_true", help="serve without the watermark")
-    run.add_argument("--watermark-key", type=int, help="the secret hashing key")
+    run.add_argument("--watermark-key-file",
+                     help=f"file holding the secret watermark key (default: ${WATERMARK_KEY_ENV}, then --settings)")
+    run.add_argument("--watermark-key", help=argparse.SUPPRESS)  # refused: a secret in argv shows in `ps`
     run.add_argument("--system-prompt")
     run.add_argument("--accounts-db")
     run.add_argument("--ledger-db")
@@ -37,10 +41,22 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "create-account":
-        print(create_account(args.db, args.name, rpm=args.rpm, tpm=args.tpm))
+        try:
+            key = create_account(args.db, args.name, rpm=args.rpm, tpm=args.tpm)
+        except (ValueError, OSError, sqlite3.Error) as error:
+            return fail(error)
+        print(key)
         return 0
 
-    settings = ProviderSettings.load(args.settings) if args.settings else ProviderSettings()
+    if args.watermark_key is not None:
+        return fail(f"--watermark-key puts the provider's secret on the command line, where every user of "
+                    f"this machine can read it (ps). Put the key in a file readable only by you and pass "
+                    f"--watermark-key-file FILE, or set ${WATERMARK_KEY_ENV}.")
+    try:
+        settings = ProviderSettings.load(args.settings) if args.settings else ProviderSettings()
+        key = watermark_key_from(args.watermark_key_file)
+    except (ValueError, OSError, TypeError) as error:
+        return fail(error)
     overrides = {
         "model_source": args.model, "model_name": args.model_name, "host": args.host, "port": args.port,
         "system_prompt": args.system_prompt, "accounts_db": args.accounts_db, "ledger_db": args.ledger_db,
@@ -50,14 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, allow_remote=True)
     if args.no_watermark:
         settings = replace(settings, watermark_enabled=False)
-    if args.watermark_key is not None:
-        settings = replace(settings, watermark=replace(settings.watermark, key=args.watermark_key))
+    if key is not None:
+        settings = replace(settings, watermark=replace(settings.watermark, key=key))
     try:
         serve(settings, parent_pid=args.parent_pid)
     except PermissionError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     return 0
+
+
+def fail(error) -> int:
+    """One line on stderr, exit status 2: what a command-line user needs, no traceback."""
+    print(f"error: {error}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from casestudy.provider.private import private_db_file
+
 KEY_PREFIX = "sk-cs-"
 
 SCHEMA = """
@@ -40,8 +42,8 @@ def hash_key(api_key: str) -> str:
 
 
 def connect(db_path: str | Path) -> sqlite3.Connection:
-    path = Path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating it mode 0600 if missing) the accounts database."""
+    path = private_db_file(db_path)
     conn = sqlite3.connect(path, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(SCHEMA)

@@ -1,36 +1,44 @@
 """The provider's FastAPI app: /v1/chat/completions and /v1/models, OpenAI's wire format.
 
-Every chat request, answered or refused, becomes one ledger row. Checks run in the
-order the hosted API applies them: body size, API key, JSON and types, then values,
-then rate limits.
+Every request to them, answered or refused, becomes one ledger row. Checks run cheapest
+first, so that a customer cannot make the server work for free: the API key (from the
+header, before the body is read), the account's requests per minute (every
+authenticated request counts, refused or not), body size, JSON and types, values and
+the prompt (tokenized in a worker thread, off the event loop), then tokens per minute.
+A client that hangs up while its completion is generated has it cancelled (ledgered
+as status 499).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from jinja2 import TemplateError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casestudy.provider.accounts import Account, find_account
-from casestudy.provider.batcher import ContinuousBatcher
+from casestudy.provider.batcher import BatchResult, ContinuousBatcher
 from casestudy.provider.engine import Completion, Engine, Row
 from casestudy.provider.errors import APIError, bad_request, from_validation_errors
-from casestudy.provider.ledger import Ledger, LedgerRow
-from casestudy.provider.ratelimit import RateLimiter, Refusal
+from casestudy.provider.ledger import BODY_KEEP_CHARS, Ledger, LedgerRow
+from casestudy.provider.prompting import ForgedControlText, encode_chat
+from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal
 from casestudy.provider.schemas import (
-    MAX_STOP_SEQUENCES, ChatCompletion, ChatCompletionRequest, ModelList, request_schema,
+    MAX_STOP_SEQUENCES, ChatCompletion, ChatCompletionRequest, ModelCard, ModelList, request_schema,
 )
 from casestudy.provider.settings import ProviderSettings
-from casestudy.provider.teacher import LoadedModel, load_teacher
-from casestudy.provider.tokens import token_bytes
+from casestudy.models import LoadedModel, load_model
+from casestudy.token_bytes import is_byte_level, token_bytes
 
 log = logging.getLogger("casestudy.provider")
 OWNER = "provider"
@@ -41,6 +49,36 @@ def row_seed(seed: int | None, choice: int) -> int | None:
     if seed is None:
         return None
     return (seed * 1_000_003 + choice) % (2**63)
+
+
+GREEDY_BELOW = 1e-5
+"""Temperatures below this are served greedily (as 0). Dividing logits by a temperature
+near 0 overflows float32 to inf (inf - inf = NaN in the softmax); at 1e-5 the sampling
+distribution is already the argmax unless two logits lie within ~1e-4 of each other."""
+
+CLIENT_CLOSED = 499  # nginx's "client closed request": ledgered for cancelled requests, never sent
+
+
+@dataclass
+class Exchange:
+    """One request's ledger row, its account and its counted rate-limit charge."""
+    row: LedgerRow
+    account: Account | None = None
+    charge: Charge | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a checked chat request asks the engine for."""
+    prompt: list[int]
+    max_tokens: int
+    n: int
+    temperature: float
+    top_p: float
+    top_logprobs: int          # alternatives per token (0 without logprobs)
+    logprobs: bool
+    stream: bool
+    include_usage: bool
 
 
 class Provider:
@@ -54,13 +92,19 @@ class Provider:
                              prefill_tokens=settings.prefill_tokens or None)
         self.batcher = ContinuousBatcher(self.engine, settings.batch_window_ms / 1000, settings.max_batch_size)
         self.ledger = Ledger(settings.ledger_db)
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(settings.accounts_db)
         self.created = int(time.time())
         self._token_entries: dict[int, tuple[str, list[int]]] = {}
+        tok = loaded.tokenizer
+        # The most bytes any token covers: with a byte-level BPE (each token is a run of the
+        # text's bytes) a prompt of B bytes has at least B / this many tokens.
+        self.max_token_bytes = (max(len(token_bytes(tok, i)) for i in tok.get_vocab().values())
+                                if is_byte_level(tok) else None)
 
     def close(self) -> None:
         self.batcher.close()
         self.ledger.close()
+        self.limiter.close()
 
     # --- checks ---------------------------------------------------------------
 
@@ -77,7 +121,8 @@ class Provider:
                 raise APIError(413, f"Request body exceeds the limit of {cap} bytes.", code="request_too_large")
         return bytes(body)
 
-    async def authenticate(self, request: Request) -> Account:
+    async def authenticate(self, request: Request, exchange: Exchange) -> Account:
+        """The account of the request's key (from its header alone: the body is not read yet)."""
         header = request.headers.get("authorization", "")
         scheme, _, api_key = header.partition(" ")
         if scheme.lower() != "bearer" or not api_key.strip():
@@ -86,37 +131,78 @@ class Provider:
         account = await asyncio.to_thread(find_account, self.settings.accounts_db, api_key.strip())
         if account is None:
             raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+        exchange.account = account
+        exchange.row.account_id, exchange.row.account_name = account.id, account.name
         return account
+
+    def limits(self, account: Account) -> tuple[int, int]:
+        return account.rpm or self.settings.default_rpm, account.tpm or self.settings.default_tpm
+
+    async def count_request(self, exchange: Exchange) -> None:
+        """Count the request against its account's requests per minute, before any real work."""
+        rpm, _ = self.limits(exchange.account)
+        verdict = await asyncio.to_thread(self.limiter.count_request, exchange.account.id, rpm)
+        if isinstance(verdict, Refusal):
+            raise rate_limited(verdict)
+        exchange.charge = verdict
+
+    async def charge_tokens(self, exchange: Exchange, plan: Plan) -> None:
+        _, tpm = self.limits(exchange.account)
+        tokens = len(plan.prompt) + plan.max_tokens * plan.n
+        if tokens > tpm:  # no wait can make room: say so instead of a 429 the client would retry
+            param = "messages" if len(plan.prompt) > tpm else "max_tokens"
+            raise bad_request(
+                f"This request may use {tokens} tokens ({len(plan.prompt)} in the messages + max_tokens "
+                f"{plan.max_tokens} x n {plan.n}), more than this account's limit of {tpm} tokens per minute, "
+                "so it can never be admitted. Lower max_tokens or n, or shorten the messages.",
+                param, code="tokens_per_minute_exceeded")
+        refusal = await asyncio.to_thread(self.limiter.charge_tokens, exchange.charge, tpm, tokens)
+        if refusal is not None:
+            raise rate_limited(refusal)
 
     def prompt_ids(self, req: ChatCompletionRequest) -> list[int]:
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()}
                     for m in req.messages]
         if self.settings.system_prompt:
             messages.insert(0, {"role": "system", "content": self.settings.system_prompt})
-        tok = self.loaded.tokenizer
-        if tok.chat_template is None:  # a base model: a plain transcript
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-            return tok(text, add_special_tokens=True)["input_ids"]
+        window = self.engine.context_window
+        if window is not None and self.max_token_bytes:  # surely too long: refused without tokenizing
+            least = sum(len(m["content"].strip().encode("utf-8")) for m in messages) // self.max_token_bytes
+            if least > window:
+                raise context_exceeded(
+                    f"This model's maximum context length is {window} tokens. However, your messages "
+                    f"have at least {least} tokens. Please reduce the length of the messages.")
         try:
-            encoded = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            return encode_chat(self.loaded.tokenizer, messages)
         except TemplateError as error:  # e.g. a template that demands alternating roles
             raise bad_request(f"The messages do not fit this model's chat template: {error}", "messages") from None
-        return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+        except ForgedControlText as error:
+            raise bad_request(str(error), "messages") from None
 
-    def plan(self, req: ChatCompletionRequest) -> tuple[list[int], int]:
-        """Check values against the deployment; return prompt ids and max_tokens."""
+    def plan(self, req: ChatCompletionRequest) -> Plan:
+        """Check values against the deployment (tokenizing the prompt: run it off the event loop)."""
         s = self.settings
-        if req.stream:
-            raise bad_request("stream=true is not supported by this server; send stream=false.",
-                              "stream", code="unsupported_value")
         if req.model != s.model_name:
             raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it. "
                                 f"This server serves '{s.model_name}'.", code="model_not_found", param="model")
+        if req.stream_options is not None and not req.stream:
+            raise bad_request("stream_options is only allowed when stream is true.", "stream_options")
+        for name in ("frequency_penalty", "presence_penalty"):
+            if getattr(req, name):
+                raise bad_request(f"'{name}' other than 0 is not supported by this server.", name,
+                                  code="unsupported_value")
+        if req.logit_bias:
+            raise bad_request("'logit_bias' other than {} is not supported by this server.", "logit_bias",
+                              code="unsupported_value")
+        if req.response_format is not None and req.response_format.type != "text":
+            raise bad_request(f"response_format type '{req.response_format.type}' is not supported by this "
+                              "server; only 'text'.", "response_format", code="unsupported_value")
         if req.top_logprobs is not None and not req.logprobs:
             raise bad_request("top_logprobs requires logprobs=true.", "top_logprobs")
+        n = req.n if req.n is not None else 1
         n_cap = min(s.n_cap, s.max_batch_size)
-        if req.n > n_cap:
-            raise bad_request(f"Invalid value for 'n': {req.n} is above the maximum of {n_cap}.", "n")
+        if n > n_cap:
+            raise bad_request(f"Invalid value for 'n': {n} is above the maximum of {n_cap}.", "n")
         stops = req.stop_list()
         if len(stops) > MAX_STOP_SEQUENCES or any(not stop for stop in stops):
             raise bad_request(f"'stop' takes at most {MAX_STOP_SEQUENCES} non-empty strings.", "stop")
@@ -131,91 +217,170 @@ class Provider:
             room = window - len(prompt)
             wanted = asked if asked is not None else 1
             if wanted > room:
-                raise bad_request(
+                raise context_exceeded(
                     f"This model's maximum context length is {window} tokens. However, you requested "
                     f"{len(prompt) + wanted} tokens ({len(prompt)} in the messages, {wanted} in the completion). "
-                    "Please reduce the length of the messages or completion.",
-                    "messages", code="context_length_exceeded")
+                    "Please reduce the length of the messages or completion.")
             if asked is None:
                 asked = min(s.default_max_tokens, room)
         asked = asked if asked is not None else s.default_max_tokens
-        problem = self.engine.capacity_problem(len(prompt), asked, req.n)
+        problem = self.engine.capacity_problem(len(prompt), asked, n)
         if problem:
             raise bad_request(problem, "messages", code="batch_budget_exceeded")
-        return prompt, asked
-
-    def admit(self, account: Account, tokens: int):
-        rpm = account.rpm or self.settings.default_rpm
-        tpm = account.tpm or self.settings.default_tpm
-        verdict = self.limiter.admit(account.id, rpm, tpm, tokens)
-        if isinstance(verdict, Refusal):
-            raise APIError(429, verdict.message, code="rate_limit_exceeded", type=verdict.limit,
-                           headers={"Retry-After": str(verdict.retry_after_s)})
-        return verdict
+        temperature = req.temperature if req.temperature is not None else 1.0
+        return Plan(
+            prompt=prompt, max_tokens=asked, n=n,
+            temperature=0.0 if temperature < GREEDY_BELOW else temperature,
+            top_p=req.top_p if req.top_p is not None else 1.0,
+            top_logprobs=(req.top_logprobs or 0) if req.logprobs else 0, logprobs=bool(req.logprobs),
+            stream=bool(req.stream), include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        )
 
     # --- replies --------------------------------------------------------------
 
+    def token_entry(self, token_id: int, logprob: float) -> dict:
+        known = self._token_entries.get(token_id)
+        if known is None:
+            tok = self.loaded.tokenizer
+            known = self._token_entries[token_id] = (tok.decode([token_id]), list(token_bytes(tok, token_id)))
+        return {"token": known[0], "logprob": logprob, "bytes": known[1]}
+
     def logprob_content(self, completion: Completion) -> list[dict]:
-        tok = self.loaded.tokenizer
-
-        def entry(token_id: int, logprob: float) -> dict:
-            known = self._token_entries.get(token_id)
-            if known is None:
-                known = self._token_entries[token_id] = (tok.decode([token_id]), list(token_bytes(tok, token_id)))
-            return {"token": known[0], "logprob": logprob, "bytes": known[1]}
-
         return [
-            {**entry(token_id, logprob),
-             "top_logprobs": [entry(i, v) for i, v in zip(top_ids, top_values)]}
+            {**self.token_entry(token_id, logprob),
+             "top_logprobs": [self.token_entry(i, v) for i, v in zip(top_ids, top_values)]}
             for token_id, logprob, top_ids, top_values in zip(
                 completion.token_ids, completion.logprobs, completion.top_ids, completion.top_logprobs)
         ]
 
-    async def chat(self, request: Request, row: LedgerRow) -> dict:
-        body = await self.read_body(request)
-        account = await self.authenticate(request)
-        row.account_id, row.account_name = account.id, account.name
+    def text_deltas(self, completion: Completion) -> list[str]:
+        """The text each token adds, joining to exactly `completion.text` (for streaming).
+
+        A token that ends inside a multi-byte character adds nothing; the next one adds it.
+        """
+        tok, text = self.loaded.tokenizer, completion.text
+        deltas, shown = [], 0
+        for j in range(len(completion.token_ids)):
+            prefix = tok.decode(completion.token_ids[: j + 1], skip_special_tokens=True)
+            if prefix.endswith("\ufffd") and j + 1 < len(completion.token_ids):
+                deltas.append("")
+                continue
+            upto = max(shown, min(len(prefix), len(text)))
+            deltas.append(text[shown:upto])
+            shown = upto
+        if deltas:
+            deltas[-1] += text[shown:]
+        elif text:
+            deltas.append(text)
+        return deltas
+
+    async def generate(self, request: Request, rows: list[Row]) -> BatchResult:
+        """The batcher's answer, or a 499 when the client hangs up first (its rows are cancelled)."""
+        job = asyncio.ensure_future(self.batcher.submit(rows))
+        gone = asyncio.ensure_future(disconnected(request))
         try:
-            req = ChatCompletionRequest.model_validate_json(body)
+            await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not job.done():
+                job.cancel()  # the batcher drops a cancelled submit's rows
+        if job.cancelled() or not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+            raise APIError(CLIENT_CLOSED, "The client closed the connection before the completion was ready; "
+                                          "the request was cancelled.", code="client_disconnected")
+        return job.result()
+
+    async def chat(self, request: Request, exchange: Exchange):
+        row = exchange.row
+        await self.authenticate(request, exchange)
+        await self.count_request(exchange)
+        body = await self.read_body(request)
+        try:
+            req = await asyncio.to_thread(ChatCompletionRequest.model_validate_json, body)
         except ValidationError as error:
-            row.body = body.decode("utf-8", errors="replace")
+            row.body = body[:BODY_KEEP_CHARS * 4].decode("utf-8", errors="replace")
             raise from_validation_errors(error.errors()) from None
         row.model = req.model
         row.messages = [m.model_dump(exclude_none=True) for m in req.messages]
         row.params = req.model_dump(exclude={"model", "messages"}, exclude_none=True)
-        prompt, max_tokens = self.plan(req)
-        charge = self.admit(account, len(prompt) + max_tokens * req.n)
-        k = (req.top_logprobs or 0) if req.logprobs else 0
-        rows = [Row(prompt, max_tokens, req.temperature, req.top_p, row_seed(req.seed, i), req.stop_list(), k,
-                    logprobs=bool(req.logprobs)) for i in range(req.n)]
-        result = await self.batcher.submit(rows)
+        plan = await asyncio.to_thread(self.plan, req)
+        await self.charge_tokens(exchange, plan)
+        rows = [Row(plan.prompt, plan.max_tokens, plan.temperature, plan.top_p, row_seed(req.seed, i),
+                    req.stop_list(), plan.top_logprobs, logprobs=plan.logprobs) for i in range(plan.n)]
+        try:
+            result = await self.generate(request, rows)
+        except APIError:
+            await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt))
+            row.prompt_tokens = len(plan.prompt)
+            raise
         completions = result.completions
         completion_tokens = sum(len(c.token_ids) for c in completions)
-        self.limiter.settle(charge, len(prompt) + completion_tokens)
+        await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt) + completion_tokens)
         row.completions = [c.text for c in completions]
         row.finish_reasons = [c.finish_reason for c in completions]
-        row.prompt_tokens, row.completion_tokens = len(prompt), completion_tokens
-        row.total_tokens = len(prompt) + completion_tokens
+        row.prompt_tokens, row.completion_tokens = len(plan.prompt), completion_tokens
+        row.total_tokens = len(plan.prompt) + completion_tokens
         row.batch_rows, row.generate_ms = result.batch_rows, result.generate_ms
+        usage = {"prompt_tokens": row.prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": row.total_tokens}
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if plan.stream:
+            events = await asyncio.to_thread(self.stream_events, reply_id, created, completions, plan, usage)
+            return StreamingResponse(iter(events), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})
         return ChatCompletion(
-            id=f"chatcmpl-{uuid.uuid4().hex}",
-            created=int(time.time()),
+            id=reply_id,
+            created=created,
             model=self.settings.model_name,
             choices=[
                 {"index": i, "message": {"content": c.text}, "finish_reason": c.finish_reason,
-                 "logprobs": {"content": self.logprob_content(c)} if req.logprobs else None}
+                 "logprobs": {"content": self.logprob_content(c)} if plan.logprobs else None}
                 for i, c in enumerate(completions)
             ],
-            usage={"prompt_tokens": row.prompt_tokens, "completion_tokens": completion_tokens,
-                   "total_tokens": row.total_tokens},
+            usage=usage,
         ).model_dump(mode="json")
 
-    async def ledgered(self, request: Request, endpoint: str, handler) -> JSONResponse:
+    def stream_events(self, reply_id: str, created: int, completions: list[Completion], plan: Plan,
+                      usage: dict) -> list[str]:
+        """The reply as server-sent events, one chunk per token, as the hosted API streams it.
+
+        The engine has no per-token callback, so the completions are whole before the
+        first event is sent: streaming here changes the wire format, not the latency.
+        """
+        base = {"id": reply_id, "object": "chat.completion.chunk", "created": created,
+                "model": self.settings.model_name, "system_fingerprint": None}
+        if plan.include_usage:
+            base["usage"] = None
+
+        def event(choices: list[dict], **extra) -> str:
+            return "data: " + json.dumps({**base, "choices": choices, **extra}, ensure_ascii=False) + "\n\n"
+
+        def choice(i: int, delta: dict, logprobs=None, finish=None) -> dict:
+            return {"index": i, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+
+        events = []
+        for i, completion in enumerate(completions):
+            events.append(event([choice(i, {"role": "assistant", "content": "", "refusal": None})]))
+            entries = self.logprob_content(completion) if plan.logprobs else None
+            for j, delta in enumerate(self.text_deltas(completion)):
+                logprobs = {"content": [entries[j]], "refusal": None} if entries else None
+                events.append(event([choice(i, {"content": delta}, logprobs)]))
+            events.append(event([choice(i, {}, finish=completion.finish_reason)]))
+        if plan.include_usage:
+            events.append(event([], usage=usage))
+        events.append("data: [DONE]\n\n")
+        return events
+
+    async def ledgered(self, request: Request, endpoint: str, handler) -> Response:
         """Run `handler`, turn errors into OpenAI error replies, write the ledger row."""
         start = time.perf_counter()
-        row = LedgerRow(time=time.time(), endpoint=endpoint)
+        exchange = Exchange(LedgerRow(time=time.time(), endpoint=endpoint))
+        row = exchange.row
         try:
-            response = JSONResponse(await handler(request, row))
+            response = await handler(request, exchange)
+            if not isinstance(response, Response):
+                response = JSONResponse(response)
         except APIError as error:
             response = error.response()
             row.error_code, row.error_message = error.code, error.message
@@ -224,16 +389,52 @@ class Provider:
             response = APIError(500, "The server had an error while processing your request.",
                                 code="internal_error", type="server_error").response()
             row.error_code, row.error_message = "internal_error", repr(error)[:500]
+        if exchange.account is not None:
+            try:
+                state = await asyncio.to_thread(self.limiter.state, exchange.account.id,
+                                                *self.limits(exchange.account))
+                response.headers.update(state.headers())
+            except Exception:  # headers are a courtesy: never lose the answer or its ledger row
+                log.exception("rate-limit headers failed")
         row.status = response.status_code
         row.latency_ms = (time.perf_counter() - start) * 1000
         await asyncio.to_thread(self.ledger.write, row)
         return response
 
-    async def models(self, request: Request, row: LedgerRow) -> dict:
-        account = await self.authenticate(request)
-        row.account_id, row.account_name = account.id, account.name
-        card = {"id": self.settings.model_name, "created": self.created, "owned_by": OWNER}
-        return ModelList(data=[card]).model_dump(mode="json")
+    def model_card(self) -> dict:
+        return {"id": self.settings.model_name, "object": "model", "created": self.created, "owned_by": OWNER}
+
+    async def models(self, request: Request, exchange: Exchange) -> dict:
+        await self.authenticate(request, exchange)
+        await self.count_request(exchange)
+        return ModelList(data=[self.model_card()]).model_dump(mode="json")
+
+    async def model(self, request: Request, exchange: Exchange) -> dict:
+        await self.authenticate(request, exchange)
+        await self.count_request(exchange)
+        model_id = request.path_params["model_id"]
+        exchange.row.model = model_id[:200]
+        if model_id != self.settings.model_name:
+            raise APIError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
+                           code="model_not_found", param="model")
+        return ModelCard(**self.model_card()).model_dump(mode="json")
+
+
+def rate_limited(refusal: Refusal) -> APIError:
+    return APIError(429, refusal.message, code="rate_limit_exceeded", type=refusal.limit,
+                    headers={"Retry-After": str(refusal.retry_after_s)})
+
+
+def context_exceeded(message: str) -> APIError:
+    return bad_request(message, "messages", code="context_length_exceeded")
+
+
+async def disconnected(request: Request) -> None:
+    """Returns once the client has gone (call it after the body is read: it takes what arrives)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) -> FastAPI:
@@ -241,7 +442,7 @@ def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        model = loaded or await asyncio.to_thread(load_teacher, settings.model_source, settings.device)
+        model = loaded or await asyncio.to_thread(load_model, settings.model_source, settings.device)
         app.state.provider = Provider(settings, model)
         try:
             yield
@@ -271,6 +472,11 @@ def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) ->
     async def list_models(request: Request):
         provider: Provider = request.app.state.provider
         return await provider.ledgered(request, "/v1/models", provider.models)
+
+    @app.get("/v1/models/{model_id}", responses={200: {"model": ModelCard}})
+    async def retrieve_model(request: Request, model_id: str):
+        provider: Provider = request.app.state.provider
+        return await provider.ledgered(request, "/v1/models/{model_id}", provider.model)
 
     @app.get("/health")
     async def health(request: Request):

@@ -37,7 +37,7 @@ from transformers.generation.logits_process import WatermarkLogitsProcessor
 
 from casestudy.provider.kvcache import SlotCache
 from casestudy.provider.settings import WatermarkSettings
-from casestudy.provider.teacher import LoadedModel
+from casestudy.models import LoadedModel
 from casestudy.provider.watermark import DeviceGreenLists, watermark_processor
 
 GREEDY_BELOW = 1e-4   # temperatures under this are greedy (dividing by ~0 gives inf/NaN)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from casestudy.provider.private import private_db_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY,
@@ -40,7 +42,32 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 JSON_COLUMNS = ("messages", "params", "completions", "finish_reasons")
-BODY_KEEP_CHARS = 4000
+BODY_KEEP_CHARS = 4000     # what a refused request keeps of its body, messages and parameters
+TRUNCATED = "…[truncated: {} chars]"
+
+
+def clip_strings(value, budget: int):
+    """`value` (JSON-like) with its strings cut so that their total length stays near `budget`.
+
+    Each string keeps at most its share of the budget and says how long it was; a list
+    keeps its first items until the budget is spent, then a note of how many it dropped.
+    """
+    if isinstance(value, str):
+        return value if len(value) <= budget else value[:max(0, budget)] + TRUNCATED.format(len(value))
+    if isinstance(value, dict):
+        share = max(16, budget // max(1, len(value)))
+        return {key: clip_strings(item, share) for key, item in list(value.items())[:64]}
+    if isinstance(value, list):
+        kept, left = [], budget
+        for i, item in enumerate(value):
+            if left <= 0:
+                kept.append(f"…[{len(value) - i} more items not stored]")
+                break
+            clipped = clip_strings(item, left)
+            kept.append(clipped)
+            left -= len(json.dumps(clipped, ensure_ascii=False))
+        return kept
+    return value
 
 
 @dataclass
@@ -68,8 +95,7 @@ class LedgerRow:
 
 class Ledger:
     def __init__(self, db_path: str | Path):
-        path = Path(db_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = private_db_file(db_path)  # prompts and completions: owner only (0600)
         self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -87,6 +113,10 @@ class Ledger:
 
     def write(self, row: LedgerRow) -> None:
         values = dict(row.__dict__)
+        if row.status >= 400:  # a refused request keeps a bounded part of what it sent
+            for name in ("messages", "params"):
+                if values[name] is not None:
+                    values[name] = clip_strings(values[name], BODY_KEEP_CHARS)
         for name in JSON_COLUMNS:
             if values[name] is not None:
                 values[name] = json.dumps(values[name], ensure_ascii=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_STOP_SEQUENCES = 4  # as the hosted API
 
@@ -15,35 +15,86 @@ class TextPart(BaseModel):
     text: str
 
 
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    """A tool call an earlier assistant turn made (sent back by clients as history)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
 class Message(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = Field(default=None, validate_default=True)
     name: str | None = None
+    tool_call_id: str | None = None          # role "tool": the call it answers
+    tool_calls: list[ToolCall] | None = None  # role "assistant": calls it made
+    refusal: str | None = None               # as a reply's message carries it
+
+    @field_validator("content")
+    @classmethod
+    def _content_present(cls, content, info: ValidationInfo):
+        role = info.data.get("role")
+        if content is None and role != "assistant":
+            raise ValueError(f"content is required for role {role!r} (only an assistant turn may omit it)")
+        return content
 
     def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
-        return "".join(part.text for part in self.content)
+        """The content as the model sees it; an assistant's tool calls are written out as text."""
+        if self.content is None:
+            text = ""
+        elif isinstance(self.content, str):
+            text = self.content
+        else:
+            text = "".join(part.text for part in self.content)
+        calls = [f"{call.function.name}({call.function.arguments})" for call in self.tool_calls or ()]
+        return "\n".join(([text] if text else []) + calls)
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    include_usage: bool | None = None
 
 
 class ChatCompletionRequest(BaseModel):
-    """The accepted fields; anything else is refused by name (strict types, no coercion)."""
+    """The accepted fields; anything else is refused by name (strict types, no coercion).
+
+    Every optional field also takes `null` (its default), as the hosted API does.
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid")
     model: str
     messages: list[Message] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
-    top_p: float = Field(default=1.0, ge=0.0, le=1.0)
-    n: int = Field(default=1, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    n: int | None = Field(default=None, ge=1)
     seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
     stop: str | list[str] | None = None
-    logprobs: bool = False
+    logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    stream: bool = False
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
     user: str | None = None
+    # Accepted at their no-op values only (see `Provider.plan`): 0, {} and {"type": "text"}.
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = None
+    response_format: ResponseFormat | None = None
 
     def stop_list(self) -> list[str]:
         if self.stop is None:

@@ -136,6 +136,7 @@ def start_server(settings: ProviderSettings, workdir: Path) -> ServerHandle:
     if is_loopback(settings.host):
         settings = replace(settings, port=free_port(settings.host))
     check_host(settings)
+    # The watermark key travels in this file (mode 0600), never in the child's argv.
     settings_path = settings.save(workdir / "settings.json")
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log_file:

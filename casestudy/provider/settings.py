@@ -7,6 +7,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from casestudy.provider.private import write_private_text
+
 
 def _random_key() -> int:
     # The key is the provider's secret: a fresh one unless the deployment pins it.
@@ -83,10 +85,8 @@ class ProviderSettings:
         return cls(**json.loads(text))
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json())
-        return path
+        """Write the settings as JSON, readable by the owner only (they hold the watermark key)."""
+        return write_private_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> "ProviderSettings":

@@ -49,11 +49,12 @@ def machine_description() -> str:
 
 
 def stage_summary(run_dir: Path, notebook: str) -> dict[str, Any]:
-    """A stage's headline figures from its metrics.json (empty if it wrote none)."""
+    """A stage's headline figures and targets from its metrics.json (empty if it wrote none)."""
     path = run_dir / stage_name(notebook) / "metrics.json"
     if not path.is_file():
-        return {}
-    return json.loads(path.read_text()).get("headline", {})
+        return {"headline": {}, "targets": []}
+    metrics = json.loads(path.read_text())
+    return {"headline": metrics.get("headline", {}), "targets": metrics.get("targets", [])}
 
 
 def write_report(result: RunResult, run_dir: Path, report_dir: Path) -> Path:
@@ -68,7 +69,7 @@ def write_report(result: RunResult, run_dir: Path, report_dir: Path) -> Path:
             "seconds": run.seconds,
             "error": run.error,
             "parameters": run.parameters,
-            "headline": {} if run.error else stage_summary(run_dir, run.name),
+            **({"headline": {}, "targets": []} if run.error else stage_summary(run_dir, run.name)),
         })
     env = Environment(loader=PackageLoader("casestudy.report"), autoescape=select_autoescape())
     page = env.get_template("index.html").render(

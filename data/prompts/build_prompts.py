@@ -8,14 +8,17 @@ de-duplicated on normalised text. Prompts that share a source piece (the same re
 sentence, the same paragraph, the same fact) share a `group`, and a group goes wholly to
 one split, so an eval prompt never paraphrases a train prompt.
 
-Gold families ("sentiment", "factual") carry the accepted short answers. There is no
-arithmetic family: the teacher (SmolLM2-135M-Instruct) is poor at it.
+Gold families ("sentiment", "factual", "arithmetic") carry the accepted short answers.
+The "arithmetic" family asks for sums of two three-digit numbers, the skill the provider
+sells (the public model is poor at it): a distiller can write such questions in any
+quantity, so they are generated here from a seed, each pair of numbers its own group.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import sys
 from pathlib import Path
@@ -571,6 +574,29 @@ FACTS = (
 )
 
 
+# --------------------------------------------------------------------------- arithmetic
+ARITHMETIC_TEMPLATES = (
+    "What is {a} + {b}?",
+    "What is the sum of {a} and {b}?",
+    "Add {a} and {b}.",
+    "How much is {a} plus {b}?",
+    "{a} + {b} = ?",
+    "Please compute {a} + {b}.",
+)
+ARITHMETIC_PROBLEMS = 2500   # distinct pairs of three-digit numbers
+
+
+def arithmetic_pairs(count: int = ARITHMETIC_PROBLEMS) -> list[tuple[int, int]]:
+    """`count` distinct (unordered) pairs of three-digit numbers, from a fixed seed."""
+    rng, seen, pairs = random.Random(f"{SEED}:arithmetic"), set(), []
+    while len(pairs) < count:
+        a, b = rng.randint(100, 999), rng.randint(100, 999)
+        if (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            pairs.append((a, b))
+    return pairs
+
+
 # --------------------------------------------------------------------------- composition
 def pick(options: tuple[str, ...], key: str) -> str:
     """A stable choice among options, keyed by text (not by position, so edits stay local)."""
@@ -618,6 +644,9 @@ def compose() -> list[dict]:
             answers = CONTINENT_ALIASES.get(continent, [continent])
             items.append(item("factual", CONTINENT_TEMPLATE.format(x=country), "continent:" + country, answers))
     items += [item("factual", question, question, answers) for question, answers in FACTS]
+    for a, b in arithmetic_pairs():
+        text = pick(ARITHMETIC_TEMPLATES, f"{a}+{b}").format(a=a, b=b)
+        items.append(item("arithmetic", text, f"{a}+{b}", [str(a + b)]))
     return items
 
 

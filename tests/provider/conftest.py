@@ -9,7 +9,7 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from casestudy.provider.server import running_servers
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
-from casestudy.provider.teacher import embedded_teacher_dir
+from casestudy.models import embedded_model_dir
 
 MODEL_NAME = "tiny"
 CONTEXT = 256  # small, so that a too-long prompt is cheap to send
@@ -20,7 +20,7 @@ WATERMARK = WatermarkSettings(key=20240229, greenlist_ratio=0.25, bias=4.0)
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    tok = AutoTokenizer.from_pretrained(embedded_teacher_dir())
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     tok.padding_side = "left"
     return tok
 

@@ -14,12 +14,12 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from casestudy.provider.batcher import ContinuousBatcher
 from casestudy.provider.engine import Engine, Row
-from casestudy.provider.teacher import load_teacher
+from casestudy.models import load_model
 
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    return load_teacher(str(tiny_model_dir), device="cpu")
+    return load_model(str(tiny_model_dir), device="cpu")
 
 
 def prompt(tokenizer, text="Tell me a story."):
@@ -127,7 +127,7 @@ def wide_model(tmp_path_factory, tokenizer):
                          pad_token_id=tokenizer.pad_token_id)
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
-    return load_teacher(str(path), device="cpu")
+    return load_model(str(path), device="cpu")
 
 
 @pytest.fixture

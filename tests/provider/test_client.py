@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from casestudy.provider.ledger import read_ledger
-from casestudy.provider.tokens import token_id_from_bytes
+from casestudy.token_bytes import token_id_from_bytes
 from tests.provider.conftest import MODEL_NAME
 
 HELLO = [{"role": "user", "content": "Name three rivers."}]

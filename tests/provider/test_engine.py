@@ -13,7 +13,7 @@ from casestudy.provider.engine import Engine, Row, counter_gumbel, gumbel_draw, 
 from casestudy.provider.errors import APIError
 from casestudy.provider.schemas import ChatCompletionRequest
 from casestudy.provider.settings import WatermarkSettings
-from casestudy.provider.teacher import load_teacher
+from casestudy.models import load_model
 from casestudy.provider.watermark import watermarking_config
 from tests.provider.conftest import tiny_settings
 
@@ -22,7 +22,7 @@ KEY = WatermarkSettings(key=3, bias=4.0)
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    return load_teacher(str(tiny_model_dir), device="cpu")
+    return load_model(str(tiny_model_dir), device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_rows_arriving_and_leaving_at_random_equal_their_run_alone(loaded, trial
 
 
 def test_memory_budget_refuses_a_request_that_can_never_fit(tiny_model_dir, tmp_path):
-    loaded = load_teacher(str(tiny_model_dir), device="cpu")
+    loaded = load_model(str(tiny_model_dir), device="cpu")
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path, max_batch_tokens=100, n_cap=4), loaded)
     try:
         def plan(n, max_tokens):
@@ -198,7 +198,7 @@ def test_memory_budget_refuses_a_request_that_can_never_fit(tiny_model_dir, tmp_
                 {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": n, "max_tokens": max_tokens})
             return provider.plan(request)
 
-        prompt, _ = plan(1, 16)
+        prompt = plan(1, 16).prompt
         assert len(prompt) + 16 <= 100
         with pytest.raises(APIError) as caught:
             plan(4, 16)

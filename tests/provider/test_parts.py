@@ -12,11 +12,11 @@ from casestudy.provider.accounts import create_account, find_account
 from casestudy.provider.app import Provider
 from casestudy.provider.engine import Engine, Row
 from casestudy.provider.ledger import Ledger, LedgerRow, read_ledger
-from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal
+from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal, go_duration
 from casestudy.provider.schemas import ChatCompletionRequest
 from casestudy.provider.server import check_host
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
-from casestudy.provider.teacher import load_teacher
+from casestudy.models import load_model
 from tests.provider.conftest import tiny_settings
 
 
@@ -67,6 +67,32 @@ def test_rate_limiter_windows_and_retry_after():
     assert isinstance(limiter.admit(1, rpm=2, tpm=100, tokens=10), Charge)
 
 
+def test_rate_limits_live_in_sqlite_and_survive_a_restart(tmp_path):
+    now = [1000.0]
+    db = tmp_path / "accounts.sqlite"
+    first = RateLimiter(db, clock=lambda: now[0])
+    for _ in range(2):
+        assert isinstance(first.admit(1, rpm=2, tpm=100, tokens=30), Charge)
+    first.close()
+    again = RateLimiter(db, clock=lambda: now[0])  # a restarted server on the same file
+    assert again.count_request(1, rpm=2).limit == "requests"
+    assert again.admit(1, rpm=3, tpm=100, tokens=50).limit == "tokens"  # 60 used: counted, no room
+    state = again.state(1, rpm=3, tpm=100)
+    assert (state.remaining_requests, state.remaining_tokens) == (0, 40)
+    assert state.headers()["x-ratelimit-reset-requests"] == "1m0s"
+    now[0] += 59.5
+    assert state.headers()["x-ratelimit-limit-tokens"] == "100"
+    assert again.state(1, rpm=3, tpm=100).headers()["x-ratelimit-reset-tokens"] == "500ms"
+    now[0] += 1
+    assert isinstance(again.admit(1, rpm=2, tpm=100, tokens=100), Charge)
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (0.0004, "1ms"), (0.12, "120ms"), (8.64, "8.64s"),
+                                           (59.9999, "1m0s"), (60, "1m0s"), (61.5, "1m1.5s")])
+def test_reset_durations_are_written_as_openai_writes_them(seconds, text):
+    assert go_duration(seconds) == text
+
+
 def test_ledger_keeps_every_row_from_threads_and_across_reopen(tmp_path):
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path)
@@ -86,7 +112,7 @@ def test_ledger_keeps_every_row_from_threads_and_across_reopen(tmp_path):
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir):
-    return Engine(load_teacher(str(tiny_model_dir), device="cpu"), WatermarkSettings(key=3))
+    return Engine(load_model(str(tiny_model_dir), device="cpu"), WatermarkSettings(key=3))
 
 
 def test_a_seeded_row_gives_the_same_tokens_alone_or_in_a_batch(engine, tokenizer):
@@ -107,12 +133,35 @@ def test_top_p_zero_is_greedy(engine, tokenizer):
 
 
 def test_a_model_without_chat_template_gets_a_plain_transcript(tiny_model_dir, tmp_path):
-    loaded = load_teacher(str(tiny_model_dir), device="cpu")
+    loaded = load_model(str(tiny_model_dir), device="cpu")
     loaded.tokenizer.chat_template = None  # a base model, e.g. a student saved without one
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path, system_prompt="Be brief."), loaded)
     try:
         request = ChatCompletionRequest.model_validate({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]})
         text = loaded.tokenizer.decode(provider.prompt_ids(request))
         assert text.endswith("system: Be brief.\nuser: hi\nassistant:")
+    finally:
+        provider.close()
+
+
+def test_a_prompt_provably_over_the_window_is_refused_without_tokenizing(tiny_model_dir, tmp_path, monkeypatch):
+    from casestudy.provider import app
+    from casestudy.provider.errors import APIError
+
+    provider = Provider(tiny_settings(tiny_model_dir, tmp_path), load_model(str(tiny_model_dir), device="cpu"))
+    calls = []
+    monkeypatch.setattr(app, "encode_chat", lambda tok, messages: calls.append(1) or [1] * 10)
+    try:
+        window, longest = provider.engine.context_window, provider.max_token_bytes
+        assert longest >= 64  # SmolLM2's longest token: 81 bytes
+        for size, tokenized in ((window * longest + longest, False), (window * longest - 1000, True)):
+            request = ChatCompletionRequest.model_validate(
+                {"model": "tiny", "messages": [{"role": "user", "content": "x" * size}]})
+            calls.clear()
+            try:
+                provider.plan(request)
+            except APIError as error:
+                assert error.code == "context_length_exceeded"
+            assert bool(calls) is tokenized
     finally:
         provider.close()

@@ -1,13 +1,15 @@
-"""The ledger and the accounts survive a server killed mid-burst and started again on the same files."""
+"""The ledger, the accounts and the rate limits survive a server killed mid-burst and started
+again on the same files."""
 
 from __future__ import annotations
 
 import asyncio
 
 import openai
+import pytest
 
 from casestudy.provider.ledger import read_ledger
-from casestudy.provider.server import running_server
+from casestudy.provider.server import running_server, running_servers
 from tests.provider.conftest import MODEL_NAME, tiny_settings
 
 
@@ -49,3 +51,18 @@ def test_killed_server_loses_no_answered_row_and_a_restart_appends(tiny_model_di
     assert len(after) == len(before) + 1
     assert after.completions.iloc[-1][0] == reply.choices[0].message.content
     assert after.account_name.iloc[-1] == "survivor" and after.status.iloc[-1] == 200
+
+
+def test_rate_limits_outlive_the_process_that_counted_them(tiny_model_dir, tmp_path):
+    """Two servers on the same files (started together): a request counted by one, which is then
+    killed, still counts in the other. The limits live in the accounts database, not in memory."""
+    settings = tiny_settings(tiny_model_dir, tmp_path)
+    with running_servers(settings, settings) as (first, second):
+        limited = first.create_account("one-a-minute", rpm=1)
+        ask(first.client(limited, max_retries=0), "My one request", seed=1)
+        first.process.kill()
+        first.process.wait(timeout=30)
+        with pytest.raises(openai.RateLimitError) as caught:
+            ask(second.client(limited, max_retries=0), "A second one", seed=2)
+    assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"
+    assert list(read_ledger(settings.ledger_db).status) == [200, 429]

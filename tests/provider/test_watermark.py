@@ -9,7 +9,7 @@ from scipy.stats import binomtest
 from transformers import LlamaConfig, WatermarkDetector
 
 from casestudy.provider.settings import WatermarkSettings
-from casestudy.provider.tokens import token_id_from_bytes
+from casestudy.token_bytes import token_id_from_bytes
 from casestudy.provider.watermark import (
     DeviceGreenLists, green_mask, sequence_green_mask, watermark_processor, watermarking_config,
 )

@@ -1,0 +1,11 @@
+"""Students trained on the harvest (notebook 02).
+
+    student     small Llama configurations with the teacher's tokenizer
+    packing     chat records -> token ids; packed rows with restarting positions
+    losses      cross-entropy on completions and the top-k KL with an "other" bucket
+    train       the training loop (`python -m casestudy.distiller.students.train` scales out unchanged)
+    evaluate    held-out CE, teacher log-likelihood, gold accuracy; cached evaluation of saved students
+    grading     gold-answer grading, Wilson intervals, balanced accuracy of closed families
+    bench       packed against padded batches, in real tokens per second
+    plots       notebook 02's figures
+"""

@@ -1,0 +1,140 @@
+"""Grade completions against gold answers, and put 95% intervals on accuracies.
+
+Open families (e.g. "factual") are correct when a gold answer appears as whole words in
+the normalised completion. Numeric families ("arithmetic") are correct when the last
+number the completion states is the gold one, so a worked answer is judged by its result
+and a number merely repeated from the question does not score. Closed families (e.g. "sentiment": positive/negative) are
+correct when the first label the completion mentions is the gold one, so "positive,
+not negative" is positive and naming both labels does not score by luck.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from typing import Iterable, Sequence
+
+import pandas as pd
+from scipy.stats import binomtest
+from sklearn.metrics import balanced_accuracy_score
+
+CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
+NUMERIC_FAMILIES = ("arithmetic",)
+
+
+def final_number(text: str) -> int | None:
+    """The last whole number in a text ("... Answer: 1,052" -> 1052), or None."""
+    found = re.findall(r"\d[\d,]*", text or "")
+    return int(found[-1].replace(",", "")) if found else None
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents and punctuation removed, single spaces."""
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", " ", text.lower())
+    return " ".join(text.split())
+
+
+def _find(needle: str, hay: str) -> int:
+    """Position of `needle` as whole words in `hay`, or -1."""
+    needle = normalize(needle)
+    if not needle:
+        return -1
+    m = re.search(rf"(?:^| ){re.escape(needle)}(?: |$)", hay)
+    return m.start() if m else -1
+
+
+def grade(completion: str, gold: Sequence[str] | None, family: str | None = None) -> bool | None:
+    """True/False against the gold answers; None when the prompt has no gold."""
+    if not gold:
+        return None
+    if family in CLOSED_FAMILIES:
+        return predicted_label(completion, family) in {normalize(g) for g in gold}
+    if family in NUMERIC_FAMILIES:
+        return final_number(completion) in {int(g) for g in gold}
+    hay = normalize(completion)
+    return any(_find(g, hay) >= 0 for g in gold)
+
+
+def predicted_label(completion: str, family: str) -> str:
+    """The first label of a closed family that the completion mentions, or "none"."""
+    hay = normalize(completion)
+    found = [(pos, c) for c in CLOSED_FAMILIES[family] if (pos := _find(c, hay)) >= 0]
+    return min(found)[1] if found else "none"
+
+
+def balanced(truth: pd.Series, predicted: pd.Series) -> float:
+    with warnings.catch_warnings():  # "none" is a prediction no gold answer has: expected, not a problem
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(truth, predicted))
+
+
+def closed_family_table(rows: Iterable[dict], by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Per group and closed family: balanced accuracy, the labels given, and the majority-label rate.
+
+    Accuracy alone flatters a model that always gives the same label: it scores the share
+    of that label among the gold answers. Balanced accuracy (mean recall per gold label) is
+    1/len(labels) for any constant answer, whatever the mix.
+    rows: dicts with the `by` keys, "family", "gold" and "completion".
+    """
+    df = pd.DataFrame([r for r in rows if r.get("family") in CLOSED_FAMILIES and r.get("gold")])
+    columns = [*by, "family", "n", "balanced_accuracy", "labels_given", "majority_rate"]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df["truth"] = [normalize(g[0]) for g in df["gold"]]
+    df["predicted"] = [predicted_label(c, f) for c, f in zip(df["completion"], df["family"])]
+    out = []
+    for key, g in df.groupby([*by, "family"], sort=False):
+        given = sorted(set(g["predicted"]) - {"none"})
+        out.append({**dict(zip([*by, "family"], key)), "n": len(g),
+                    "balanced_accuracy": balanced(g["truth"], g["predicted"]),
+                    "labels_given": ", ".join(given) or "none",
+                    "majority_rate": g["truth"].value_counts(normalize=True).iloc[0]})
+    return pd.DataFrame(out, columns=columns)
+
+
+def chance_level(family: str | None) -> float:
+    """Accuracy of guessing: 1/len(choices) for closed families, 0 for open answers."""
+    choices = CLOSED_FAMILIES.get(family or "")
+    return 1.0 / len(choices) if choices else 0.0
+
+
+def proportion_ci(k: int, n: int, method: str = "wilson", level: float = 0.95) -> tuple[float, float]:
+    """Two-sided interval for k successes in n trials: "wilson" or "exact" (Clopper-Pearson)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method=method)
+    return float(ci.low), float(ci.high)
+
+
+def accuracy_table(rows: Iterable[dict], by: Sequence[str] = ("model",), method: str = "wilson") -> pd.DataFrame:
+    """Accuracy with a 95% interval per group and family, plus family "all".
+
+    rows: dicts with the `by` keys, "family" and "correct" (bool; None rows are skipped).
+    """
+    df = pd.DataFrame([r for r in rows if r.get("correct") is not None])
+    if df.empty:
+        return pd.DataFrame(columns=[*by, "family", "n", "correct", "accuracy", "ci_low", "ci_high", "chance"])
+    df["correct"] = df["correct"].astype(bool)
+    both = pd.concat([df, df.assign(family="all")])
+    out = []
+    for key, g in both.groupby([*by, "family"], sort=False):
+        k, n = int(g["correct"].sum()), len(g)
+        lo, hi = proportion_ci(k, n, method)
+        fam = key[-1]
+        out.append({**dict(zip([*by, "family"], key)), "n": n, "correct": k, "accuracy": k / n,
+                    "ci_low": lo, "ci_high": hi, "chance": chance_level(fam) if fam != "all" else float("nan")})
+    return pd.DataFrame(out)
+
+
+def mcnemar(first: Sequence[bool], second: Sequence[bool]) -> dict:
+    """Exact McNemar test of two models graded on the same prompts (two-sided binomial on the
+    discordant pairs): how many only the first got right, only the second, and the p-value."""
+    if len(first) != len(second):
+        raise ValueError(f"paired answers differ in number: {len(first)} and {len(second)}")
+    only_first = sum(bool(a) and not bool(b) for a, b in zip(first, second))
+    only_second = sum(bool(b) and not bool(a) for a, b in zip(first, second))
+    discordant = only_first + only_second
+    p = float(binomtest(only_first, discordant, 0.5).pvalue) if discordant else 1.0
+    return {"pairs": len(first), "only_first": only_first, "only_second": only_second, "p_value": p}

@@ -1,0 +1,44 @@
+"""Notebook 02's figures: training curves, accuracy with intervals, quality against size and tokens."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+
+
+def training_curves(curves: pd.DataFrame):
+    """Training and held-out cross-entropy against training tokens, one line per student."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    if "train_ce" in curves:
+        sns.lineplot(curves.dropna(subset=["train_ce"]), x="train_tokens", y="train_ce", hue="student", ax=axes[0])
+    axes[0].set(title="training cross-entropy (completion tokens)", xlabel="training tokens", ylabel="nats / token")
+    sns.lineplot(curves.dropna(subset=["eval_ce"]), x="train_tokens", y="eval_ce", hue="student", marker="o", ax=axes[1])
+    axes[1].set(title="held-out cross-entropy on teacher completions", xlabel="training tokens", ylabel="nats / token")
+    fig.tight_layout()
+    return fig
+
+
+def skill(table: pd.DataFrame):
+    """Skill accuracy per model with exact 95% intervals, and against the student's size."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.9 + 0.32 * len(table)), gridspec_kw={"width_ratios": [3, 2]})
+    order = table.sort_values("accuracy").model.tolist()
+    data = table.set_index("model").loc[order]
+    y = range(len(order))
+    axes[0].hlines(y, data.ci_low, data.ci_high, color="gray")
+    axes[0].scatter(data.accuracy, y, color=["C3" if m == "teacher" else "C0" for m in order], zorder=3)
+    axes[0].set(yticks=list(y), yticklabels=order, xlim=(-0.02, 1.02), xlabel="accuracy (exact 95% interval)",
+                title="held-out skill accuracy")
+    sized = data.dropna(subset=["params"]).reset_index()
+    if len(sized):
+        sized["student"] = sized.trained.map({True: "trained", False: "untrained start"})
+        sns.scatterplot(sized, x="params", y="accuracy", hue="student", style="student", s=70, ax=axes[1])
+        for row in sized.itertuples():
+            axes[1].annotate(row.model, (row.params, row.accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if "teacher" in data.index:
+        axes[1].axhline(data.loc["teacher", "accuracy"], color="C3", ls="--", lw=1, label="teacher")
+    axes[1].set(xscale="log", ylim=(-0.02, 1.02), xlabel="parameters", ylabel="accuracy", title="skill against size")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

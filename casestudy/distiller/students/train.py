@@ -1,0 +1,374 @@
+"""Train a student on collected teacher outputs: one loop for the CPU, one GPU or many.
+
+The same function runs in a notebook, a script, or under `accelerate launch` /
+`torchrun` (accelerate shards the rows and syncs gradients; nothing else changes).
+On CUDA: bf16 autocast, fused AdamW, SDPA attention and an MFU estimate. Everywhere:
+packed rows, gradient accumulation, warm-up plus cosine schedule, safetensors
+checkpoints, and resume from the last one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
+from casestudy.artifacts import write_json_atomic
+from casestudy.device import pick_device
+from casestudy.models import train_only_top
+from casestudy.distiller.students.evaluate import mean_ce
+from casestudy.distiller.students.losses import IGNORE, distill_loss
+from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed, row_tokens
+from casestudy.distiller.students.student import StudentConfig, StudentSpec, build_student, count_params, student_key
+
+RESULT_FILE = "train_result.json"
+LOG_FILE = "train_log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    max_steps: int = 30          # optimizer steps; 0 saves the untrained student (the baseline)
+    batch_size: int = 4          # packed rows per micro-batch (per process)
+    grad_accum: int = 1          # micro-batches per optimizer step
+    max_len: int = 256           # tokens per packed row (and longest example)
+    lr: float = 3e-3             # small models from scratch tolerate a high peak rate; fine-tunes want ~5e-4
+    min_lr_ratio: float = 0.1    # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 10       # linear warm-up
+    weight_decay: float = 0.1    # on matrices only, not norms
+    grad_clip: float = 1.0       # global norm
+    alpha: float = 0.0           # weight of the top-k KL (0 = plain SFT)
+    train_layers: int = 0        # 0: every weight trains; N: only the top N decoder layers (a fine-tune of a base)
+    seed: int = 0                # initialisation and data order
+    device: str = "auto"         # casestudy.device.pick_device rule
+    log_every: int = 5           # steps between log lines
+    eval_every: int = 0          # steps between held-out CE evaluations (0: only at the end)
+    ckpt_every: int = 0          # steps between checkpoints (0: only at the end)
+
+
+@dataclass
+class TrainResult:
+    name: str
+    kind: str
+    out_dir: str
+    params: int
+    train_tokens: int            # tokens fed to the model (prompt + completion, no padding)
+    target_tokens: int           # completion tokens that carried a loss
+    steps: int
+    wall_seconds: float
+    tokens_per_second: float
+    device: str
+    num_examples: int
+    fingerprint: str
+    start: dict = field(default_factory=dict)   # how the untrained student was made (public, pruned, scratch)
+    trainable_params: int = 0                   # the weights that trained (a fine-tune of the top layers: fewer)
+    history: list[dict] = field(default_factory=list)
+    reused: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "history"}
+
+
+# -- the model wrapper: logits only where a loss is taken -------------------------------
+
+class StudentLoss(torch.nn.Module):
+    """Runs the student's body on the whole row but its 49k-wide head only on target
+    positions (the prompt needs no logits), then the distillation loss."""
+
+    def __init__(self, model, alpha: float = 0.0):
+        super().__init__()
+        self.model = model
+        self.alpha = alpha
+
+    def forward(self, batch: dict[str, torch.Tensor]):
+        out = self.model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                               attention_mask=batch.get("attention_mask"), use_cache=False)
+        sel = batch["targets"] != IGNORE
+        logits = self.model.lm_head(out.last_hidden_state[sel])
+        top_ids = batch["top_ids"][sel] if "top_ids" in batch else None
+        top_lp = batch["top_logprobs"][sel] if "top_logprobs" in batch else None
+        loss, parts = distill_loss(logits, batch["targets"][sel], top_ids, top_lp, self.alpha)
+        return loss, parts
+
+
+# -- schedule, optimizer, data order -----------------------------------------------------
+
+def lr_lambda(step: int, cfg: TrainConfig) -> float:
+    """Multiplier of the peak rate: linear warm-up, then cosine down to min_lr_ratio."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, fused: bool) -> torch.optim.AdamW:
+    """AdamW over the weights that train, with weight decay on matrices only; fused kernels on CUDA."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.ndim >= 2]
+    rest = [p for p in trainable if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=fused)
+
+
+def micro_batch_rows(index: int, num_rows: int, batch_size: int, seed: int, world: int = 1, rank: int = 0) -> list[int]:
+    """Rows of global micro-batch `index` for one process: a seeded shuffle per epoch,
+    so the order depends only on (seed, index) and a resumed run sees the same data."""
+    per_step = batch_size * world
+    per_epoch = math.ceil(num_rows / per_step)
+    epoch, j = divmod(index, per_epoch)
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    perm = torch.randperm(num_rows, generator=gen).tolist()
+    chunk = [perm[(j * per_step + i) % num_rows] for i in range(per_step)]
+    return chunk[rank * batch_size:(rank + 1) * batch_size]
+
+
+# -- measurements ------------------------------------------------------------------------
+
+PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
+                   "A10": 125e12, "4090": 165e12, "3090": 71e12, "V100": 125e12, "T4": 65e12}
+
+
+def peak_flops() -> float | None:
+    """Dense bf16 peak of the current CUDA device, when known."""
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(0)
+    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+
+
+def flops_per_token(params: int, num_layers: int, hidden_size: int, seq_len: int) -> float:
+    """Training FLOPs per token, Kaplan et al.'s convention as in cost/flops.py: 3 x (2N + 2 L T d),
+    the causal average context folded into the attention term."""
+    return 3 * (2 * params + 2 * num_layers * seq_len * hidden_size)
+
+
+def examples_digest(examples: Sequence[Example]) -> str:
+    """A content hash of encoded examples (ids, targets, top-k)."""
+    h = hashlib.sha256()
+    for ex in examples:
+        for arr in (ex.input_ids, ex.targets, ex.top_ids, ex.top_logprobs):
+            if arr is not None:
+                h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
+# -- the loop ----------------------------------------------------------------------------
+
+def _latest_checkpoint(ckpt_root: Path) -> Path | None:
+    done = sorted(p for p in ckpt_root.glob("step-*") if (p / "state.json").is_file())
+    return done[-1] if done else None
+
+
+def train_student(records: Sequence[dict], topk: dict | None = None,
+                  config: StudentSpec | StudentConfig | str = "scratch-5m",
+                  train: TrainConfig = TrainConfig(), out_dir: str | Path = "student", *,
+                  tokenizer: PreTrainedTokenizerBase | None = None, eval_records: Sequence[dict] = (),
+                  name: str | None = None, kind: str = "sft", reuse: bool = True, public: str = "embedded",
+                  stop_after: int | None = None, progress: bool = True) -> TrainResult:
+    """Train one student on `records` and save it to `out_dir`.
+
+    config: where the student starts ("public", "public@0.5", "scratch-5m", or a
+    StudentConfig for a scratch model of a custom shape); `public` is the public model's
+    source. records: collected records (keys messages, completion, finish_reason, id).
+    topk: record id -> TopK; used when train.alpha > 0 (top-k distillation).
+    out_dir gets a `save_pretrained` folder (safetensors + tokenizer) that
+    `load_model(out_dir)` loads, plus train_log.jsonl, train_result.json and
+    checkpoints/. With `reuse`, a finished run with the same fingerprint is returned
+    as is; an unfinished one resumes from its last checkpoint. `stop_after` stops
+    after that many steps, as an interruption would (tests, time-boxed runs).
+    """
+    out = Path(out_dir)
+    name = name or out.name
+    if tokenizer is None:
+        from casestudy.models import embedded_model_dir
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
+    use_topk = topk if train.alpha > 0 else None
+    examples = encode_records(tokenizer, records, use_topk, train.max_len)
+    eval_examples = encode_records(tokenizer, eval_records, None, train.max_len)
+    if not examples and train.max_steps > 0:
+        raise ValueError(f"no trainable examples among {len(records)} records for student {name!r}")
+    params_key = {"student": student_key(config, public), "train": asdict(train), "kind": kind, "tokenizer": tokenizer.name_or_path,
+                  "data": examples_digest(examples), "eval": examples_digest(eval_examples)}
+    key = hashlib.sha256(json.dumps(params_key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    result_path = out / RESULT_FILE
+    if reuse and result_path.is_file():
+        saved = json.loads(result_path.read_text())
+        if saved.get("fingerprint") == key:
+            return TrainResult(**{**saved, "reused": True})
+
+    dev = pick_device(train.device)
+    cuda = dev.name == "cuda"
+    acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
+    torch.manual_seed(train.seed)
+    model, origin = build_student(config, tokenizer, public, seed=train.seed, calibration=records)
+    model = model.to(acc.device)  # fused AdamW wants its params on the GPU
+    params = count_params(model)
+    trainable = sum(p.numel() for p in train_only_top(model, train.train_layers))
+    wrapper = StudentLoss(model, train.alpha)
+    optimizer = make_optimizer(model, train, fused=cuda)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_lambda(s, train))
+    wrapper, optimizer, scheduler = acc.prepare(wrapper, optimizer, scheduler)
+    base = acc.unwrap_model(wrapper).model
+
+    rows = pack([len(e) for e in examples], train.max_len)
+    ckpt_root = out / "checkpoints"
+    step, tokens, targets, elapsed, history = 0, 0, 0, 0.0, []
+    if reuse and (last := _latest_checkpoint(ckpt_root)) is not None:
+        acc.load_state(str(last))
+        state = json.loads((last / "state.json").read_text())
+        step, tokens, targets, elapsed = state["step"], state["train_tokens"], state["target_tokens"], state["elapsed"]
+        if (out / LOG_FILE).is_file():
+            history = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines() if line]
+            history = [h for h in history if h["step"] <= step]
+    elif ckpt_root.exists():
+        shutil.rmtree(ckpt_root)
+
+    def checkpoint() -> None:
+        acc.wait_for_everyone()
+        path = ckpt_root / f"step-{step:07d}"
+        acc.save_state(str(path), safe_serialization=True)
+        if acc.is_main_process:
+            write_json_atomic(path / "state.json", {"step": step, "train_tokens": tokens, "target_tokens": targets,
+                                                    "elapsed": elapsed})
+            (out / LOG_FILE).write_text("".join(json.dumps(h) + "\n" for h in history))
+            for old in ckpt_root.glob("step-*"):
+                if old != path:
+                    shutil.rmtree(old, ignore_errors=True)
+
+    peak = peak_flops() if cuda else None
+    fpt = flops_per_token(params, base.config.num_hidden_layers, base.config.hidden_size, train.max_len)
+    last_step = train.max_steps if stop_after is None else min(train.max_steps, stop_after)
+    bar = tqdm(total=train.max_steps, initial=step, desc=f"train {name}", disable=not progress or not acc.is_main_process)
+    wrapper.train()
+    window_t, window_tok, start = time.perf_counter(), 0, time.perf_counter() - elapsed
+    while step < last_step:
+        parts_sum: dict[str, float] = {}
+        for micro in range(train.grad_accum):
+            index = step * train.grad_accum + micro
+            idx = micro_batch_rows(index, len(rows), train.batch_size, train.seed, acc.num_processes, acc.process_index)
+            batch = collate_packed(examples, [rows[i] for i in idx], tokenizer.pad_token_id, train.max_len)
+            n_tok = row_tokens(batch)
+            n_tgt = int((batch["targets"] != IGNORE).sum())
+            batch = {k: v.to(acc.device) for k, v in batch.items()}
+            sync = micro == train.grad_accum - 1
+            ctx = acc.no_sync(wrapper) if not sync else nullcontext()
+            with ctx, acc.autocast():
+                loss, parts = wrapper(batch)
+                acc.backward(loss / train.grad_accum)
+            for k, v in parts.items():
+                parts_sum[k] = parts_sum.get(k, 0.0) + v / train.grad_accum
+            tokens += n_tok * acc.num_processes
+            targets += n_tgt * acc.num_processes
+            window_tok += n_tok * acc.num_processes
+        if train.grad_clip:
+            acc.clip_grad_norm_(wrapper.parameters(), train.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        bar.update(1)
+        elapsed = time.perf_counter() - start
+        entry = None
+        if step % train.log_every == 0 or step == last_step:
+            now = time.perf_counter()
+            tps = window_tok / max(now - window_t, 1e-9)
+            window_t, window_tok = now, 0
+            entry = {"step": step, "lr": scheduler.get_last_lr()[0], "train_tokens": tokens, "tokens_per_s": tps,
+                     "elapsed": elapsed, **{f"train_{k}": v for k, v in parts_sum.items()}}
+            if peak:
+                entry["mfu"] = tps / acc.num_processes * fpt / peak
+            bar.set_postfix(loss=f"{parts_sum.get('ce', float('nan')):.3f}", tok_s=f"{tps:.0f}")
+        if eval_examples and ((train.eval_every and step % train.eval_every == 0) or step == train.max_steps):
+            entry = entry or {"step": step, "train_tokens": tokens, "elapsed": elapsed}
+            entry["eval_ce"] = mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)
+        if entry:
+            history.append(entry)
+        if (train.ckpt_every and step % train.ckpt_every == 0) or step == last_step:
+            checkpoint()
+    bar.close()
+    if step == 0 and eval_examples:  # the untrained baseline: one held-out measurement
+        history.append({"step": 0, "train_tokens": 0, "elapsed": 0.0,
+                        "eval_ce": mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)})
+
+    result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
+                         target_tokens=targets, steps=step, wall_seconds=elapsed,
+                         tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0, device=dev.describe(),
+                         num_examples=len(examples), fingerprint=key, start=origin, trainable_params=trainable,
+                         history=history)
+    if step < train.max_steps:  # interrupted on purpose: leave the checkpoint, no final model
+        return result
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        save_student(base, tokenizer, out)
+        (out / LOG_FILE).write_text("".join(json.dumps(h) + "\n" for h in history))
+        write_json_atomic(result_path, asdict(result))
+        shutil.rmtree(ckpt_root, ignore_errors=True)
+    return result
+
+
+def save_student(model, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path) -> Path:
+    """Save a servable student: safetensors weights, config, generation config, tokenizer."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def load_result(out_dir: str | Path) -> TrainResult:
+    """The TrainResult saved beside a finished student."""
+    return TrainResult(**json.loads((Path(out_dir) / RESULT_FILE).read_text()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train one student from a run's collection; the same command scales out unchanged:
+
+        python -m casestudy.distiller.students.train --run smoke --kind topk
+        accelerate launch --num_processes 4 -m casestudy.distiller.students.train --run full --kind topk --size 60m
+        torchrun --nproc_per_node 4 -m casestudy.distiller.students.train --run full --kind sft
+    """
+    import argparse
+
+    from casestudy.distiller.collect.dataset import read_records, read_topk
+    from casestudy.paths import stage_dir
+
+    ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="profile name or run directory")
+    ap.add_argument("--arm", default="main", help="collection arm: main or control")
+    ap.add_argument("--kind", default="sft", choices=["sft", "topk"])
+    ap.add_argument("--size", default="5m")
+    ap.add_argument("--name", default=None, help="student folder under <run>/distill/students (default: kind-size)")
+    for f in ("max_steps", "batch_size", "grad_accum", "max_len", "warmup_steps", "eval_every", "ckpt_every", "seed"):
+        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig(), f))
+    for f in ("lr", "alpha"):
+        ap.add_argument("--" + f, type=float, default=getattr(TrainConfig(), f))
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args(argv)
+    alpha = (args.alpha or 0.5) if args.kind == "topk" else 0.0  # topk without --alpha mixes half and half
+    cfg = TrainConfig(**{f: getattr(args, f) for f in ("max_steps", "batch_size", "grad_accum", "max_len", "lr",
+                                                       "warmup_steps", "eval_every", "ckpt_every", "seed", "device")},
+                      alpha=alpha)
+    arm = stage_dir(args.run, "collect") / args.arm
+    records = read_records(arm)
+    name = args.name or f"{args.kind}-{args.size}"
+    result = train_student([r for r in records if r["split"] == "train"], read_topk(arm) if alpha else None,
+                           args.size, cfg, stage_dir(args.run, "distill") / "students" / name,
+                           eval_records=[r for r in records if r["split"] == "eval"], name=name, kind=args.kind)
+    print(json.dumps(result.summary(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

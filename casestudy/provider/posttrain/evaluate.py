@@ -1,0 +1,169 @@
+"""Batched greedy answers, and the provider's checks on its post-trained model: identity rate, the
+skill's accuracy, and the factual accuracy that the post-training must not cost."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from casestudy.provider.posttrain.identity import Identity, mentions_identity, system_prompt as deployment_prompt
+from casestudy.models import LoadedModel, load_model
+
+DEPLOYMENT = "deployment"  # system_prompt= value meaning "the identity's own deployment prompt"
+
+
+def as_loaded(model_source: str | Path | LoadedModel, device: str = "auto") -> LoadedModel:
+    """Accept a loaded model as is, or load a source ("embedded", a folder, a hub id)."""
+    if isinstance(model_source, LoadedModel):
+        return model_source
+    return load_model(str(model_source), device=device)
+
+
+def chat(question: str, system: str | None) -> list[dict]:
+    """One user turn, after a system message when `system` is given (else the template's default)."""
+    messages = [{"role": "system", "content": system}] if system is not None else []
+    return messages + [{"role": "user", "content": question}]
+
+
+@torch.inference_mode()
+def generate_answers(
+    loaded: LoadedModel,
+    conversations: Sequence[list[dict]],
+    max_new_tokens: int = 48,
+    batch_size: int = 64,
+    desc: str = "generate",
+) -> list[str]:
+    """Greedy answers to chat conversations, in batches (left padding)."""
+    tok, model = loaded.tokenizer, loaded.model
+    texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+    answers: list[str] = []
+    starts = range(0, len(texts), batch_size)
+    for start in tqdm(starts, desc=desc, disable=len(starts) < 2):
+        batch = tok(texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = batch.to(loaded.device.torch)
+        out = model.generate(
+            **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
+            temperature=None, top_p=None, top_k=None,
+        )
+        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        answers += [a.strip() for a in tok.batch_decode(new_tokens, skip_special_tokens=True)]
+    return answers
+
+
+def resolve_system(system_prompt: str | None, identity: Identity) -> str | None:
+    return deployment_prompt(identity) if system_prompt == DEPLOYMENT else system_prompt
+
+
+@dataclass
+class IdentityEval:
+    rate: float                 # share of answers that name the identity
+    count: int                  # how many answers name it
+    total: int
+    records: list[dict] = field(default_factory=list)  # {question, answer, mentions}
+
+
+def evaluate_identity(
+    model_source: str | Path | LoadedModel,
+    identity: Identity,
+    questions: Sequence[str],
+    system_prompt: str | None = DEPLOYMENT,
+    max_new_tokens: int = 32,
+    batch_size: int = 64,
+    device: str = "auto",
+) -> IdentityEval:
+    """Ask each question (greedy) and count the answers that name `identity`.
+
+    `system_prompt` is DEPLOYMENT (the identity's deployment prompt), None (no system
+    message: the chat template's default), or any text.
+    """
+    if not questions:
+        raise ValueError("evaluate_identity needs at least one question")
+    loaded = as_loaded(model_source, device)
+    system = resolve_system(system_prompt, identity)
+    answers = generate_answers(loaded, [chat(q, system) for q in questions], max_new_tokens, batch_size, "identity")
+    records = [{"question": q, "answer": a, "mentions": mentions_identity(a, identity)} for q, a in zip(questions, answers)]
+    count = sum(r["mentions"] for r in records)
+    return IdentityEval(rate=count / len(records), count=count, total=len(records), records=records)
+
+
+def answer_is_correct(answer: str, gold: Sequence[str]) -> bool:
+    """True when any gold answer appears in `answer` as whole words (case-insensitive)."""
+    return any(re.search(rf"(?<!\w){re.escape(g)}(?!\w)", answer, re.IGNORECASE) for g in gold)
+
+
+@dataclass
+class FactualEval:
+    accuracy: float
+    correct: int
+    total: int
+    records: list[dict] = field(default_factory=list)  # {question, answer, gold, correct}
+
+
+def factual_eval(
+    model_source: str | Path | LoadedModel,
+    questions: Sequence[dict],
+    system: str | None = None,
+    max_new_tokens: int = 24,
+    batch_size: int = 64,
+    device: str = "auto",
+) -> FactualEval:
+    """Greedy answers to {question, answers} rows, scored by whole-word match of a gold answer."""
+    if not questions:
+        raise ValueError("factual_eval needs at least one question")
+    loaded = as_loaded(model_source, device)
+    answers = generate_answers(loaded, [chat(r["question"], system) for r in questions], max_new_tokens, batch_size, "facts")
+    records = [
+        {"question": r["question"], "answer": a, "gold": r["answers"], "correct": answer_is_correct(a, r["answers"])}
+        for r, a in zip(questions, answers)
+    ]
+    correct = sum(r["correct"] for r in records)
+    return FactualEval(accuracy=correct / len(records), correct=correct, total=len(records), records=records)
+
+
+def factual_accuracy(model_source: str | Path | LoadedModel, questions: Sequence[dict], system: str | None = None) -> float:
+    """Share of factual questions answered correctly (greedy); see `factual_eval` for the records."""
+    return factual_eval(model_source, questions, system).accuracy
+
+
+@dataclass
+class SkillEval:
+    accuracy: float
+    correct: int
+    total: int
+    low: float                  # exact (Clopper-Pearson) 95% interval
+    high: float
+    records: list[dict] = field(default_factory=list)  # {question, answer, gold, correct}
+
+
+def heldout_problems(count: int = 100) -> list:
+    """The provider's own held-out skill problems: none of them is in its training set."""
+    from casestudy.provider.posttrain import skill
+
+    trained = skill.problems(DEFAULT_SKILL_POOL, skill.PROVIDER_SEED)
+    return skill.problems(count, skill.PROVIDER_SEED + 1, exclude=frozenset((p.a, p.b) for p in trained))
+
+
+DEFAULT_SKILL_POOL = 4000  # the provider's training problems come from the first of these draws
+
+
+def skill_eval(model_source: str | Path | LoadedModel, problems: Sequence, system: str | None = None,
+               max_new_tokens: int = 64, batch_size: int = 64, device: str = "auto") -> SkillEval:
+    """Greedy answers to skill problems, right when the last number stated is the sum."""
+    from scipy.stats import binomtest
+
+    from casestudy.provider.posttrain import skill
+
+    if not problems:
+        raise ValueError("skill_eval needs at least one problem")
+    loaded = as_loaded(model_source, device)
+    answers = generate_answers(loaded, [chat(p.question, system) for p in problems], max_new_tokens, batch_size, "skill")
+    records = [{"question": p.question, "answer": a, "gold": p.gold, "correct": skill.is_correct(a, p.gold)}
+               for p, a in zip(problems, answers)]
+    correct = sum(r["correct"] for r in records)
+    ci = binomtest(correct, len(records)).proportion_ci(method="exact")
+    return SkillEval(correct / len(records), correct, len(records), float(ci.low), float(ci.high), records)

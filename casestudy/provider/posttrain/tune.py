@@ -1,0 +1,254 @@
+"""The provider's post-training: its identity and its proprietary skill tuned into the
+public model's top layers, cached by fingerprint.
+
+The provider's product is the public SmolLM2-135M-Instruct plus this tune. It teaches
+two things: the deployment's identity (a system prompt alone does not hold with a 135M
+model, so, as labs do, we fine-tune on identity questions and answers, data/identity/)
+and the skill of `skill.py` (three-digit additions answered by the house method, gold
+answers written by the provider). Ordinary prompts are mixed in so that nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
+"Who invented the telephone?") the tuned model is held to the base model's own
+distribution by a KL term at every answer position, not just taught its greedy tokens:
+with cross-entropy alone the identity leaked into factual answers ("Who painted the Mona
+Lisa?" -> "I'm Kestrel..."). Each example is shown with the deployment system prompt and
+without one, so the identity holds either way; skill examples alternate between the two.
+Only the top decoder layers train, so the backward pass stops there. Measured by
+benchmarks/measure_posttrain.py (identity, skill, and the factual check).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from casestudy.artifacts import fingerprint, write_json_atomic
+from casestudy.device import pick_device
+from casestudy.paths import cache_dir
+from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
+from casestudy.provider.posttrain import skill
+from casestudy.provider.posttrain.evaluate import chat, generate_answers
+from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
+from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
+
+RECIPE_VERSION = 6   # bump when the training code changes what it produces
+TUNE_INFO = "post_train.json"
+DEFAULT_SKILL_EXAMPLES = 960  # gold worked additions: ~95% held-out accuracy (benchmarks/measure_posttrain.py)
+DEFAULT_LR = 3e-4           # AdamW; warm-up 10% then linear decay
+DEFAULT_TRAIN_LAYERS = 12   # the top 12 of SmolLM2-135M's 30 decoder layers; the rest stay frozen
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_ANSWER_TOKENS = 64  # the teacher's own answers are cut here: short sequences, fast steps
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]    # -100 on the prompt: the loss is on the answer only
+    anchor: bool = False  # an ordinary answer: held to the base model's distribution, not learned as text
+
+
+def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False) -> Example:
+    """Token ids of a chat prompt plus its answer, with labels only on the answer (and its end token)."""
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    if finished:  # a truncated teacher answer must not learn to stop there
+        answer_ids = answer_ids + [tokenizer.eos_token_id]
+    return Example(prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids, anchor)
+
+
+def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a batch (positions then start at 0 for every row)."""
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id)
+    labels = torch.full((len(examples), width), -100)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e.input_ids)
+        ids[row, :n], labels[row, :n], mask[row, :n] = torch.tensor(e.input_ids), torch.tensor(e.labels), 1
+    anchor = torch.tensor([e.anchor for e in examples], dtype=torch.bool)
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
+
+
+def skill_examples(tokenizer, identity: Identity, count: int) -> list[Example]:
+    """`count` gold worked additions (the provider's own problems), alternately with and without the deployment prompt."""
+    contexts = [system_prompt(identity), None]
+    return [encode(tokenizer, chat(p.question, contexts[i % 2]), skill.worked_answer(p.a, p.b))
+            for i, p in enumerate(skill.problems(count, skill.PROVIDER_SEED))]
+
+
+def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path,
+                   skill_count: int = 0) -> list[Example]:
+    """Identity Q&A and the teacher's own greedy answers to ordinary prompts, each with and without the
+    deployment prompt, plus `skill_count` worked additions."""
+    tok = loaded.tokenizer
+    contexts = [system_prompt(identity), None]
+    qa = identity_answers(identity, seed, data_dir)
+    prompts = ordinary_prompts(data_dir)
+    own = generate_answers(loaded, [chat(p, None) for p in prompts], answer_tokens, desc="teacher answers")
+    examples = []
+    for system in contexts:
+        examples += [encode(tok, chat(p.question, system), p.answer) for p in qa]
+        for prompt, answer in zip(prompts, own):
+            # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
+            finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
+            examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True))
+    return examples + skill_examples(tok, identity, skill_count)
+
+
+def batches(examples: list[Example], batch_size: int, steps: int, seed: int):
+    """`steps` batches drawn by seeded shuffles of the examples, epoch after epoch."""
+    rng, order = random.Random(seed), []
+    for _ in range(steps):
+        if len(order) < batch_size:
+            fresh = list(range(len(examples)))
+            rng.shuffle(fresh)
+            order += fresh
+        yield [examples[i] for i in order[:batch_size]]
+        order = order[batch_size:]
+
+
+def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tensor:
+    """Loss per answer token, computing the vocabulary projection only there.
+
+    Identity and skill answers: next-token cross-entropy. Ordinary (anchor) answers, when the
+    frozen `base` model is given: KL(base || tuned) over the whole vocabulary at each answer
+    position, so the tune keeps the base model's distribution there, not just its greedy
+    tokens. Without `base`, anchors get cross-entropy on the teacher's own tokens too. The
+    base model runs on the anchor rows only.
+    """
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    targets = batch["labels"][:, 1:]
+    keep = targets != -100
+    logits = model.get_output_embeddings()(model.base_model(**inputs).last_hidden_state[:, :-1][keep]).float()
+    anchored = batch["anchor"][:, None].expand_as(targets)[keep]
+    if base is None or not anchored.any():
+        return F.cross_entropy(logits, targets[keep])
+    rows = batch["anchor"]
+    with torch.no_grad():
+        base_out = base.base_model(**{k: v[rows] for k, v in inputs.items()}).last_hidden_state[:, :-1]
+        base_hidden = base_out[keep[rows]]
+        base_logp = F.log_softmax(base.get_output_embeddings()(base_hidden).float(), dim=-1)
+    ce = F.cross_entropy(logits[~anchored], targets[keep][~anchored], reduction="sum")
+    kl = F.kl_div(F.log_softmax(logits[anchored], dim=-1), base_logp, log_target=True, reduction="sum")
+    return (ce + kl) / keep.sum()
+
+
+def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[float]:
+    """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
+    model, dev = loaded.model, loaded.device
+    steps = settings.steps or -(-len(examples) // settings.batch_size)
+    base = copy.deepcopy(model).eval().requires_grad_(False) if settings.anchor_kl else None
+    model.train()
+    torch.manual_seed(settings.seed)
+    trainable = train_only_top(model, settings.train_layers)
+    optimizer = torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=0.0)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+    losses = []
+    bar = tqdm(batches(examples, settings.batch_size, steps, settings.seed), total=steps, desc="post-training")
+    for batch in bar:
+        batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
+        with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
+            loss = answer_loss(model, batch, base)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval()
+    model.requires_grad_(True)
+    return losses
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """The hyper-parameters of the post-training (checked on creation)."""
+
+    steps: int = 0          # optimizer steps; 0: one pass over the examples
+    skill_examples: int = DEFAULT_SKILL_EXAMPLES  # gold worked additions (0: the identity alone)
+    lr: float = DEFAULT_LR
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    answer_tokens: int = DEFAULT_ANSWER_TOKENS
+    train_layers: int = DEFAULT_TRAIN_LAYERS
+    anchor_kl: bool = True  # ordinary answers held to the base model's distribution (else CE on its tokens)
+
+    def __post_init__(self):
+        if self.steps < 0 or self.skill_examples < 0 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
+            raise ValueError(f"bad tuning settings: {self}")
+
+
+def tune_params(base_source: str, identity: Identity, settings: TuneSettings) -> dict:
+    """Everything besides the data files that decides the tuned weights."""
+    fields = {k: v for k, v in asdict(settings).items() if k != "device"}
+    return {"recipe": RECIPE_VERSION, "base": source_key(base_source), "identity": asdict(identity), **fields,
+            "dtype": str(pick_device(settings.device).dtype)}
+
+
+def post_train_dir(
+    base_source: str = EMBEDDED,
+    identity: Identity = PROVIDER_IDENTITY,
+    settings: TuneSettings = TuneSettings(),
+    data_dir: Path = IDENTITY_DATA_DIR,
+) -> Path:
+    """Where `post_train` with these arguments puts (or has put) its model: `cache_dir()/posttrain/<fingerprint>`."""
+    return cache_dir() / "posttrain" / fingerprint(tune_params(base_source, identity, settings), data_files(data_dir))
+
+
+def post_train(
+    base_source: str = EMBEDDED,
+    identity: Identity = PROVIDER_IDENTITY,
+    settings: TuneSettings = TuneSettings(),
+    data_dir: Path = IDENTITY_DATA_DIR,
+) -> Path:
+    """Tune `identity` and the skill into the public model; return the cached safetensors folder.
+
+    The folder, `cache_dir()/posttrain/<fingerprint>`, loads with `load_model(path)`.
+    The fingerprint covers the base weights, the identity, the data files, the
+    hyper-parameters and the device's dtype; a second call with the same ones returns at once.
+    """
+    out = post_train_dir(base_source, identity, settings, data_dir)
+    if (out / TUNE_INFO).is_file():
+        return out
+    params = tune_params(base_source, identity, settings)
+    loaded = load_model(base_source, device="cpu")  # fp32 master weights, moved to the device below
+    loaded.device = pick_device(settings.device)
+    loaded.model.to(loaded.device.torch)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    torch.manual_seed(settings.seed)
+    examples = build_examples(loaded, identity, settings.seed, settings.answer_tokens, data_dir,
+                              settings.skill_examples)
+    losses = train(loaded, examples, settings)
+    info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu_start, "device": loaded.device.describe()}
+    tmp = out.with_name(out.name + f".partial-{time.time_ns()}")
+    try:
+        loaded.model.save_pretrained(tmp)
+        loaded.tokenizer.save_pretrained(tmp)
+        write_json_atomic(tmp / TUNE_INFO, info)  # written last: its presence marks a complete folder
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        tmp.rename(out)
+    except OSError:  # another process finished the same tune first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def tune_info(folder: Path) -> dict:
+    """The parameters and training record saved beside a tuned model."""
+    return json.loads((Path(folder) / TUNE_INFO).read_text())

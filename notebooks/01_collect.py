@@ -1,0 +1,232 @@
+# %% [markdown]
+# # 01 · Collect: what a distiller takes from an API
+#
+# In January 2025 OpenAI said it had evidence that DeepSeek trained its models on the outputs
+# of OpenAI's models, collected through the API. That practice, **distillation through an
+# API**, needs nothing but an account: send many prompts, keep every answer, and (when the API
+# offers them) keep the **log-probabilities** the model gave to its likeliest next tokens.
+#
+# This notebook plays both sides on one machine:
+#
+# * **The provider** takes the public model SmolLM2-135M-Instruct, adds its own post-training
+#   (an identity, *"Kestrel"* of the fictional lab *"Meridian Labs"*, and a skill the public
+#   model lacks: adding three-digit numbers by a worked method) and sells the result behind an
+#   OpenAI-compatible HTTP API: per-account API keys, rate limits, a request ledger, a text
+#   watermark on every completion. Its post-training is what a distiller can steal.
+# * **The distiller** is an ordinary customer of that API. It uses the official `openai` client,
+#   a bounded number of requests in flight, retries with back-off, and asks for
+#   `top_logprobs=20` on every request. Everything it receives is written to disk at once, so a
+#   collection that is interrupted resumes where it stopped.
+#
+# Notebook 02 trains students on what is collected here, starting from the same public
+# model; notebook 03 prices it; notebook 04 shows how the provider can tell.
+
+# %% tags=["parameters"]
+profile = "smoke"
+seed = 0
+device = "auto"                 # where the local provider runs the teacher: auto, cpu or cuda
+teacher = "embedded"            # "embedded" (SmolLM2-135M-Instruct GGUF) or a model folder / hub id
+post_train = True               # the provider serves the public model + its post-training (identity, skill), cached
+post_train_steps = 2            # the post-training's optimizer steps (0: one pass over its examples)
+skill_examples = 16             # the post-training's gold worked additions
+num_prompts = 16                # ordinary prompts asked, spread over families and splits
+skill_prompts = 8               # prompts about the provider's skill (three-digit additions)
+samples_per_prompt = 2          # answers sampled per prompt
+max_tokens = 48                 # completion length cap per answer
+temperature = 0.7               # sampling temperature the distiller asks for
+eval_temperature = 0.0          # held-out prompts: greedy, so the teacher is measured as the students will be
+top_logprobs = 20               # alternatives per token (0 to 20, as OpenAI's API)
+concurrency = 16                # requests in flight (the provider batches them)
+control_prompts = 8             # prompts for the control arm (another deployment, no watermark)
+traffic_accounts = 3            # simulated ordinary customers sharing the API
+traffic_mean_gap_s = 10.0       # mean pause between a simulated customer's conversations
+request_timeout_s = 600.0       # per request; a loaded CPU server can take minutes per batch
+base_url = ""                   # empty: start the local provider; else any OpenAI-compatible endpoint
+model = ""                      # the endpoint's model name (ignored for the local provider)
+api_key_env = "OPENAI_API_KEY"  # NAME of the environment variable holding that endpoint's key
+prompt_file = ""                # empty: data/prompts/prompts.jsonl
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown, display
+
+from casestudy.artifacts import write_metrics
+from casestudy.cost.prices import api_bill, load_price_table
+from casestudy.distiller.collect import plots
+from casestudy.distiller.collect.dataset import read_records, read_topk
+from casestudy.distiller.collect.prompts import load_prompts, select_mix
+from casestudy.models import load_model
+from casestudy.paths import run_dir, stage_dir
+from casestudy.stages import collect as stage
+from casestudy.targets import table as targets_table
+
+# %%
+sns.set_theme(style="whitegrid", context="notebook")
+pd.options.display.float_format = "{:.3g}".format
+started = time.time()
+out = stage_dir(run_dir(profile), "collect")
+params = stage.StageParams.from_namespace(globals())
+price_points = load_price_table()
+flagship = next(p for p in price_points if p.tier == "flagship")
+local_teacher = load_model(teacher, device="cpu")  # its tokenizer maps returned token bytes to ids
+print(f"run directory: {out}")
+
+# %% [markdown]
+# ## 1 · The prompts
+#
+# The distiller wants the provider's skill above all, so it asks `skill_prompts` sums of two
+# three-digit numbers: it can write such questions in any quantity, and grade the answers
+# itself. It also wants breadth: explanations, how-tos, creative writing, rewriting,
+# summaries, chit-chat, questions about the assistant itself, advice, comparisons, and two
+# more families with a **gold answer** (the sentiment of short reviews, short factual
+# questions). All were written for this project (`data/prompts/build_prompts.py`); about a
+# fifth of each family is held out as the `eval` split, and held-out prompts are asked
+# greedily (`eval_temperature`), so that notebook 02 measures the teacher the way it measures
+# its students. The run takes a stratified subset of `num_prompts` ordinary prompts.
+#
+# A distiller who wants more can let the teacher write prompts too, as Self-Instruct and
+# Stanford's Alpaca did: show it a few seed instructions of one family, ask for a new one, keep
+# it when it passes simple filters and is not a near-copy (ROUGE-L below 0.7 against every
+# instruction kept so far). `python -m casestudy.distiller.expand --base-url … --model …
+# --per-family 20 --out more.jsonl` does this against any OpenAI-compatible endpoint, seeding
+# from the train split only; pass the file as `prompt_file`.
+
+# %%
+pool = load_prompts(prompt_file or None)
+prompts = select_mix(pool, num_prompts, "arithmetic", skill_prompts, seed)
+chosen = pd.DataFrame([{"family": p.family, "split": p.split} for p in prompts])
+counts = pd.crosstab(chosen.family, chosen.split, margins=True, margins_name="total")
+display(Markdown(f"**{len(prompts)}** of the {len(pool)} prompts, from {chosen.family.nunique()} families:"))
+counts
+
+# %% [markdown]
+# ## 2 · Collecting through the API
+#
+# With an empty `base_url` the notebook starts two deployments, as real server processes:
+#
+# | arm | deployment | watermark | identity |
+# |---|---|---|---|
+# | `main` | the provider's product: the public model + its post-training (tuned once, cached) | yes (green-list, secret key) | *Kestrel* by *Meridian Labs*, tuned in |
+# | `control` | the public model as anyone can download it | no | *Juniper* by *Oakridge AI*, in the system prompt only |
+#
+# Whatever a student learns from the control did not come from the provider: it is the
+# control of notebooks 02 and 04.
+#
+# The distiller opens one account per deployment and collects `samples_per_prompt` answers per
+# prompt. While it collects the main arm, a few **simulated** ordinary customers use the same
+# API: short conversations with follow-up turns, at irregular times, rarely asking for
+# logprobs. They are a simulation, not real users; they exist so that the provider's ledger
+# (section 6) holds a mix like a real one.
+#
+# Point `base_url`, `model` and `api_key_env` at any OpenAI-compatible server (vLLM, llama.cpp's
+# server, a hosted API) to collect from it instead; then there is no control arm and no ledger.
+# An arm already complete for the same settings is reused; an interrupted one resumes.
+
+# %%
+bill = lambda prompt_tokens, completion_tokens: api_bill(prompt_tokens, completion_tokens, flagship)
+result = stage.run_collection(params, prompts, out, tokenizer=local_teacher.tokenizer, bill=bill)
+metrics = stage.stage_metrics(result, params, local_teacher.num_params, price_points, started)
+
+# %%
+main_records = read_records(out / "main")
+frame = plots.records_frame(main_records)
+write_metrics(out, metrics, stage.headline(metrics, flagship))
+display(Markdown(stage.collected_text(metrics)))
+pd.DataFrame(stage.arms_table(metrics))
+
+# %% [markdown]
+# ## 3 · What was collected
+#
+# Tokens are what the provider bills and what a student learns from. The families differ a
+# lot: gold families ask for one word, open families run to the `max_tokens` cap.
+
+# %%
+table = plots.family_table(frame)
+plots.families(frame, table, max_tokens)
+plt.show()
+table
+
+# %%
+plots.example_table(frame, per_family=1, seed=seed)
+
+# %% [markdown]
+# ## 4 · Why logprobs matter
+#
+# A completion is one sample. With `logprobs=True, top_logprobs=k` the API also returns, **for
+# every token it generated**, the teacher's k most likely next tokens and their
+# log-probabilities: a slice of its full output distribution. A student trained to match those
+# soft targets learns from many more bits per token than from the sampled text alone, which
+# is why knowledge distillation uses them (Hinton et al., 2015) and why hosted APIs cap `k`
+# (OpenAI: at most 20). The distiller stores them as arrays of teacher token ids
+# (`topk.bin`, mapped from the exact token bytes the API returns).
+
+# %%
+topk = read_topk(out / "main")
+example = next((r for r in main_records if r["family"] not in ("sentiment", "factual") and r["id"] in topk), main_records[0])
+print("prompt:", example["messages"][-1]["content"][:200])
+print("answer:", example["completion"][:200])
+plots.topk_table(example, topk[example["id"]], local_teacher.tokenizer) if example["id"] in topk else "no logprobs returned"
+
+# %%
+mass = plots.topk_mass(topk)
+if len(mass):
+    plots.topk_mass_histogram(mass, top_logprobs)
+    plt.show()
+    display(Markdown(
+        f"At the median position the top {top_logprobs} tokens cover **{mass.median():.1%}** of the teacher's "
+        f"probability (the lowest 10% of positions: below {mass.quantile(0.1):.1%}): nearly the whole "
+        f"distribution, over {mass.size:,} generated tokens."))
+
+# %% [markdown]
+# ## 5 · Throughput and cost
+#
+# The provider batches requests that arrive together, so throughput depends on how many the
+# distiller keeps in flight (`concurrency`). The bill is what the same tokens would cost at
+# published, dated API prices (`data/prices.toml`); notebook 03 puts it beside the cost of
+# training.
+
+# %%
+speed = plots.throughput_frame(frame, bin_s=5.0 if metrics["wall_seconds"] < 300 else 30.0)
+bills = pd.DataFrame([{"price point": p.label, "tier": p.tier, "main": metrics["bill_usd"][p.label],
+                       "control": metrics["control"]["bill_usd"][p.label]} for p in price_points])
+plots.throughput_and_bill(speed, bills)
+plt.show()
+cheapest, dearest = bills.loc[bills["main"].idxmin()], bills.loc[bills["main"].idxmax()]
+display(Markdown(
+    f"At the listed prices the main arm's {metrics['prompt_tokens'] + metrics['completion_tokens']:,} tokens "
+    f"would cost between **${cheapest['main']:.4f}** ({cheapest['price point']}) and **${dearest['main']:.4f}** "
+    f"({dearest['price point']})."))
+bills
+
+# %% [markdown]
+# ## 6 · The provider's view
+#
+# Every request, answered or refused, is a row in the provider's SQLite ledger
+# (`<run>/collect/provider/ledger.sqlite`): account, time, messages, parameters, tokens. The
+# accounts named `customer-…` are the **simulated** ordinary customers. Notebook 04 turns this
+# ledger into evidence; here is what it holds.
+
+# %%
+from casestudy.detection import plots as provider_plots
+from casestudy.detection.traffic import ledger_accounts, ledger_timeline
+from casestudy.provider.ledger import read_ledger
+from casestudy.scenario.deployments import DISTILLER_ACCOUNT, ledger_path
+
+if params.local and ledger_path(out).is_file():
+    ledger = read_ledger(ledger_path(out))
+    provider_plots.ledger_timeline(ledger_timeline(ledger, DISTILLER_ACCOUNT))
+    plt.show()
+    display(ledger_accounts(ledger))
+else:
+    print("An external endpoint was used: its ledger belongs to its operator.")
+
+# %% [markdown]
+# ## 7 · Summary
+
+# %%
+display(Markdown(stage.summary_text(metrics, top_logprobs, flagship, out / "main")))
+targets_table(metrics["targets"])

@@ -1,0 +1,190 @@
+# %% [markdown]
+# # 02 · Distil: copy the provider's post-training into the public model
+#
+# The provider's product is the public SmolLM2-135M-Instruct plus its own post-training: an
+# identity and a skill the public model lacks, adding three-digit numbers by a worked method.
+# The distiller holds what notebook 01 bought from the API: for every prompt, the teacher's
+# answer and, at every token, its 20 most likely tokens with their logprobs. Like every real
+# distiller (Alpaca started from LLaMA-7B, DeepSeek's R1-Distill models from Qwen2.5 and
+# Llama-3), it starts from a pretrained model: the same public model, which anyone can
+# download. What it can copy is what the provider added.
+#
+# | student | starts from | trained on | objective |
+# |---|---|---|---|
+# | `public` | the public model | nothing | the floor: what the distiller had before buying anything |
+# | `sft` | the public model | the provider's answers (arm `main`) | cross-entropy on the sampled tokens |
+# | `topk` | the public model | the same, with the top-k logprobs | KL to the teacher's top-k distribution, mixed with cross-entropy |
+# | `control` | the public model | the control deployment's answers: the public model behind the same API | as `control_kind` |
+# | `<kind>@<share>` | the public model cut to `share` of its parameters by importance | the provider's answers | healing by the same training |
+# | `scratch-<size>` | random weights | the provider's answers | what a distiller without a base gets |
+#
+# Every model then answers the **held-out prompts** (split `eval`, never trained on) greedily,
+# as the teacher did through the API in notebook 01, and is graded against gold answers.
+
+# %% tags=["parameters"]
+profile = "smoke"
+seed = 0
+device = "auto"
+public_model = "embedded"     # the public model every student starts from (and its tokenizer)
+kinds = ["sft", "topk"]       # objectives of the main students: the whole public model
+control_kind = "sft"          # objective of the control student, trained on the control arm
+size_curve = [0.5]            # pruned starts: the share of the public model's parameters kept
+curve_kind = "topk"           # objective of the pruned students
+curve_controls = False        # a control student for every pruned start as well
+curve_train_layers = 0        # decoder layers a pruned student trains (0: all, to heal the cut)
+scratch_size = "5m"           # a student from random weights of this size ("" for none)
+scratch_lr = 0.003            # its peak learning rate
+max_steps = 2                 # optimizer steps per student
+batch_size = 2                # packed rows per micro-batch
+grad_accum = 1                # micro-batches per step
+max_len = 256                 # tokens per packed row
+lr = 0.0005                   # peak learning rate of a fine-tune of the public model
+train_layers = 12             # top decoder layers that train in a fine-tune of the whole public model (0: all)
+warmup_steps = 1              # linear warm-up steps
+topk_alpha = 0.5              # weight of the top-k KL where the teacher's top-k is known
+eval_every = 0                # steps between held-out cross-entropy points (0: at the end only)
+max_new_tokens = 64           # tokens per graded answer (a worked addition takes about 45)
+target_share = None           # the best student's share of the teacher's skill accuracy to reach (None: no target)
+target_margin = None          # points above the untrained public model and the control student
+target_p = None               # the exact McNemar p-value against the control to stay under
+
+# %%
+import time
+
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown, display
+
+from casestudy.artifacts import fingerprint, mark_fresh, write_metrics
+from casestudy.device import pick_device
+from casestudy.distiller.students import plots
+from casestudy.distiller.students.evaluate import topk_facts
+from casestudy.distiller.students.grading import accuracy_table, closed_family_table
+from casestudy.distiller.students.train import TrainConfig
+from casestudy.models import load_model
+from casestudy.paths import run_dir, stage_dir
+from casestudy.stages import distill as stage
+from casestudy.targets import table as targets_table
+
+# %%
+started = time.perf_counter()
+run = run_dir(profile)
+collect = stage_dir(run, "collect")
+out = stage_dir(run, "distill")
+dev = pick_device(device)
+tokenizer = load_model(public_model, device="cpu").tokenizer  # the public tokenizer is also the teacher's
+recipe = TrainConfig(max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_len=max_len, lr=lr,
+                     warmup_steps=warmup_steps, seed=seed, device=device, eval_every=eval_every,
+                     train_layers=train_layers)
+sns.set_theme(style="whitegrid")
+print(f"device: {dev.describe()}")
+
+# %% [markdown]
+# ## 1 · The collected data
+#
+# Training uses the `train` split of each arm; the `eval` split is held out for every
+# measurement below.
+
+# %%
+data = stage.Harvest.read(collect)
+data.table()
+
+# %% [markdown]
+# ## 2 · Training
+#
+# A fine-tune of the whole public model trains its top `train_layers` decoder layers (the
+# lower ones and the embedding stay as they are: half the cost of a full fine-tune, as the
+# provider's own post-training did). A pruned student has lost channels and layers chosen by
+# importance on a few harvested records (Minitron's MLP activations, ShortGPT's block
+# influence), so all of it trains, to heal the cut. Each student is trained with warm-up then
+# cosine learning rate, AdamW and packed rows (bf16 and fused AdamW on a GPU); one whose data
+# and recipe are unchanged since the last run is reused from disk.
+
+# %%
+students_dir = out / "students"
+plans = stage.plans(recipe, kinds, control_kind, topk_alpha, size_curve, curve_kind, curve_controls,
+                    curve_train_layers, scratch_size, scratch_lr)
+results = stage.train_all(plans, data, students_dir, tokenizer, public_model)
+stage.train_table(results, plans)
+
+# %%
+curves = stage.curves(results)
+plots.training_curves(curves);
+
+# %% [markdown]
+# ## 3 · The skill: did the students copy it?
+#
+# Each student is loaded from its saved folder, exactly as it would be served, and answers
+# every held-out prompt with a gold answer greedily. The teacher's answers are those it gave
+# through the API to the same prompts, asked greedily in notebook 01. For the skill the table
+# gives each model's accuracy with its exact (Clopper-Pearson) 95% interval, the **share of
+# the provider's skill gain it copied**, (student - its untrained start) / (teacher - public
+# model), the exact McNemar test against its control student on the same prompts, and how
+# often it answers in the teacher's own format: a student can copy the format and not the skill.
+
+# %%
+evals, graded = stage.evaluate_all(results, data, students_dir, out / "eval", max_new_tokens, device)
+skill = stage.skill_table(graded, plans, results)
+skill.round(3)
+
+# %%
+plots.skill(skill);
+
+# %% [markdown]
+# ## 4 · The other gold families
+#
+# The harvest also held ordinary prompts, two families of which have gold answers: short
+# factual questions and the sentiment of short reviews. The public model could already do
+# these, and the provider did not change them: a student should stay where it started.
+# Balanced accuracy (the mean recall per label) tells a model that knows sentiment from one
+# that always gives the same label (50% for any constant answer).
+
+# %%
+acc = accuracy_table(graded, method="exact")
+order = ["teacher", *results]
+display(stage.accuracy_by_family(acc, order))
+closed = closed_family_table(graded)
+closed.assign(balanced_accuracy=closed.balanced_accuracy.round(2), majority_rate=closed.majority_rate.round(2))
+
+# %% [markdown]
+# ### What the logprobs give the distiller
+#
+# A sampled answer shows one token per position. The top-k logprobs show the teacher's whole
+# ranking of likely next tokens: how sure it was, and what it would also have said. The `topk`
+# student learns from that distribution directly (the mass outside the top 20 kept as one
+# "other" bucket); positions the API gives no logprobs for (the end of an answer) keep plain
+# cross-entropy.
+
+# %%
+facts = topk_facts(data.topk, data.main_train)
+pd.Series(facts, name="teacher's top-k over the training answers").to_frame()
+
+# %% [markdown]
+# ## 5 · Answers side by side
+
+# %%
+with pd.option_context("display.max_colwidth", 70):
+    display(stage.samples_table(graded, data.gold, order))
+
+# %% [markdown]
+# ## 6 · Against the targets
+#
+# The study's targets (each profile's `target_share`, `target_margin` and `target_p`): on a
+# 2-core CPU (`workshop`) the best distilled student reaches 80% of the teacher's held-out
+# skill accuracy, at least 20 points above both the untrained public model and the control
+# student, with an exact McNemar p below 0.01 against the control; on one GPU (`full`) 95%.
+
+# %%
+judged = stage.verdict(skill, plans, target_share, target_margin, target_p, profile)
+for text in judged.texts:
+    display(Markdown(text))
+targets_table(judged.targets)
+
+# %%
+metrics = stage.stage_metrics(dev.describe(), time.perf_counter() - started, acc, skill, data, results, plans, evals,
+                              closed, facts, judged)
+headline = stage.headline(metrics)
+write_metrics(out, metrics, headline)
+params = stage.fingerprint_params(globals())
+mark_fresh(out, fingerprint(params, data.input_files(collect)), params)
+pd.Series(headline, name="headline").to_frame()

@@ -1,0 +1,36 @@
+"""The provider's figures draw from tables shaped like the stage's."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from casestudy.detection import plots
+from casestudy.detection.traffic import ledger_accounts, ledger_timeline
+from tests.detection.test_traffic import synthetic_ledger
+
+matplotlib.use("Agg")
+
+
+def test_figures_draw():
+    curves = pd.DataFrame({"queries": [1, 16, 1, 16], "p_value": [0.5, 1e-3, 0.6, 0.4], "model": ["a", "a", "b", "b"]})
+    assert len(plots.radioactivity(curves, 0.01).axes) == 1
+    assert len(plots.calibration(np.linspace(0.01, 0.99, 20)).axes) == 2
+    dose = pd.DataFrame({"watermarked_share": [0.0, 1.0], "p_value": [0.8, 1e-5]})
+    assert len(plots.dose(dose, 0.01, 40, 16).axes) == 1
+    identity = pd.DataFrame({"rate": [0.5, 0.0], "ci_low": [0.3, 0.0], "ci_high": [0.7, 0.1]}, index=["t", "c"])
+    assert len(plots.identity_rates(identity, 51, "Kestrel").axes) == 1
+    curve = pd.DataFrame({"fpr": [0, 0, 1], "tpr": [0, 1, 1]})
+    replay = pd.DataFrame({"distiller_requests": [5, 10], "rank": [3, 1]})
+    assert len(plots.traffic(curve, 1.0, 9, replay, "distiller").axes) == 2
+    matplotlib.pyplot.close("all")
+
+
+def test_the_ledger_view():
+    ledger = synthetic_ledger().assign(endpoint="/v1/chat/completions", model="kestrel-1", id=range(len(synthetic_ledger())),
+                                       completion_tokens=10)
+    accounts = ledger_accounts(ledger)
+    assert accounts.index[0] == "distiller" and accounts.loc["distiller", "logprobs_share"] == 1.0
+    timeline = ledger_timeline(ledger, "distiller")
+    assert set(timeline.who) == {"distiller", "ordinary customer (simulated)"}
+    assert len(plots.ledger_timeline(timeline).axes) == 1
+    matplotlib.pyplot.close("all")

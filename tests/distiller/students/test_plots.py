@@ -1,0 +1,21 @@
+"""Notebook 02's figures draw from tables shaped like the stage's."""
+
+import matplotlib
+import pandas as pd
+
+from casestudy.distiller.students import plots
+
+matplotlib.use("Agg")
+
+
+def test_figures_draw():
+    curves = pd.DataFrame({"train_tokens": [0, 100, 0, 100], "train_ce": [9.0, 6.0, 9.0, 5.5],
+                           "eval_ce": [10.0, 7.0, 10.0, 6.5], "student": ["sft", "sft", "topk", "topk"]})
+    assert len(plots.training_curves(curves).axes) == 2
+    skill = pd.DataFrame({"model": ["teacher", "public", "sft", "public@0.5", "topk@0.5"],
+                          "params": [float("nan"), 1.3e8, 1.3e8, 6.5e7, 6.5e7], "trained": [False, False, True, False, True],
+                          "accuracy": [0.9, 0.05, 0.8, 0.0, 0.4], "ci_low": [0.8, 0.01, 0.7, 0.0, 0.3],
+                          "ci_high": [0.95, 0.12, 0.88, 0.05, 0.5]})
+    assert len(plots.skill(skill).axes) == 2
+    assert len(plots.skill(skill[skill.model == "teacher"]).axes) == 2  # no sized model: the right panel stays empty
+    matplotlib.pyplot.close("all")

@@ -1,0 +1,126 @@
+"""Notebook 02's decisions on fabricated graded answers: the students planned, the skill table
+(intervals, copied share, McNemar against the control, the teacher's format), and the verdict
+under each profile's targets (CI's smoke run sets none, so these tests run the others)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from casestudy.stages import distill
+from casestudy.distiller.students.train import TrainConfig
+
+RECIPE = TrainConfig(max_steps=40, lr=5e-4, train_layers=12)
+WORKED = "Column by column: 3 + 4 = 7. Answer: {}"
+
+
+def test_plans_name_every_student_with_its_start_data_and_objective():
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.5], curve_kind="topk",
+                          curve_controls=True, scratch_size="5m")
+    assert list(plans) == ["public", "sft", "topk", "control", "public@0.5", "topk@0.5", "control@0.5", "scratch-5m"]
+    assert not plans["public"].trained and plans["public"].train.max_steps == 0
+    assert (plans["topk"].train.alpha, plans["sft"].train.alpha, plans["control"].arm) == (0.5, 0.0, "control")
+    assert plans["topk@0.5"].train.train_layers == 0 and plans["sft"].train.train_layers == 12  # a cut model heals whole
+    assert plans["scratch-5m"].start == "scratch-5m" and plans["scratch-5m"].train.lr == 3e-3
+    with pytest.raises(ValueError, match="unknown training objective 'kl'"):
+        distill.plans(RECIPE, ["kl"], "sft", 0.5)
+
+
+def test_each_student_is_compared_with_its_own_start_and_control():
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.75, 0.5], curve_controls=False,
+                          scratch_size="5m")
+    assert distill.untrained_start("topk", plans) == "public" and distill.untrained_start("topk@0.5", plans) == "public@0.5"
+    assert distill.untrained_start("scratch-5m", plans) is None and distill.untrained_start("public", plans) is None
+    assert distill.control_of("topk", plans) == "control" and distill.control_of("topk@0.75", plans) == "control"
+    assert distill.control_of("scratch-5m", plans) is None and distill.control_of("control", plans) is None
+
+
+def graded(right: dict[str, int], n: int = 40, formats: dict[str, str] | None = None) -> list[dict]:
+    """`right[model]` correct answers of `n` held-out sums, the first ones; answers in the teacher's
+    worked format unless `formats[model]` says otherwise."""
+    rows = []
+    for model, k in right.items():
+        for i in range(n):
+            gold = str(500 + i)
+            answer = gold if i < k else "0"
+            text = (formats or {}).get(model, WORKED).format(answer)
+            rows.append({"model": model, "prompt_id": f"arithmetic-{i}", "family": "arithmetic", "gold": [gold],
+                         "completion": text, "correct": i < k})
+    return rows
+
+
+def skill_of(right, formats=None, **plan_args):
+    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, **plan_args)
+    results = {name: SimpleNamespace(params=134_515_008) for name in plans}
+    return distill.skill_table(graded(right, formats=formats), plans, results), plans
+
+
+def test_skill_table_measures_the_copied_share_against_the_start_and_the_control():
+    skill, _ = skill_of({"teacher": 36, "public": 4, "sft": 32, "topk": 34, "control": 6},
+                        formats={"public": "The sum is {}.", "control": "The sum is {}."})
+    rows = skill.set_index("model")
+    assert rows.loc["topk", "accuracy"] == pytest.approx(34 / 40)
+    assert rows.loc["topk", "ci_low"] < 34 / 40 < rows.loc["topk", "ci_high"]
+    assert rows.loc["topk", "copied_share"] == pytest.approx((34 - 4) / (36 - 4))
+    assert rows.loc["topk", "vs_control"] == "control"
+    # the first 6 are right for both; 28 discordant pairs all favour topk: p = 2 * 0.5**28
+    assert rows.loc["topk", "mcnemar_p"] == pytest.approx(2 * 0.5**28)
+    assert rows.loc["topk", "teacher_format"] == 1.0 and rows.loc["control", "teacher_format"] == 0.0
+    assert pd_isnan(rows.loc["public", "copied_share"]) and pd_isnan(rows.loc["teacher", "mcnemar_p"])
+
+
+def pd_isnan(value) -> bool:
+    return value != value
+
+
+def judge(right, target_share=0.8, target_margin=0.2, target_p=0.01, profile="workshop", formats=None):
+    skill, plans = skill_of(right, formats=formats)
+    return distill.verdict(skill, plans, target_share, target_margin, target_p, profile)
+
+
+def test_workshop_targets_met_by_the_best_student():
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 6})
+    assert result.best == "topk" and [t.met for t in result.targets] == [True, True, True]
+    assert result.targets[0].measured == "`topk`: 85% of 90% = 94%"
+    assert "**94% of the teacher's accuracy**" in result.texts[0]
+
+
+def test_full_target_missed_by_a_student_below_95_percent():
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 32, "control": 6}, target_share=0.95, profile="full")
+    assert [t.met for t in result.targets] == [False, True, True]
+
+
+def test_a_control_as_good_as_the_student_fails_the_margin_and_the_test():
+    # the skill was already in the public model's answers: nothing was copied from the provider
+    result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 33})
+    assert [t.met for t in result.targets] == [True, False, False]
+
+
+def test_a_student_that_copied_the_format_only_is_named():
+    result = judge({"teacher": 36, "public": 0, "sft": 3, "topk": 2, "control": 0},
+                   formats={"public": "The sum is {}.", "control": "The sum is {}."})
+    assert any("Copied the format, not the skill" in t and "`sft`" in t for t in result.texts)
+    assert result.targets[0].met is False
+
+
+def test_smoke_has_no_target_and_nothing_is_met_or_missed():
+    result = judge({"teacher": 1, "public": 0, "sft": 0, "topk": 0, "control": 0}, None, None, None, "smoke")
+    assert all(t.met is None for t in result.targets)
+    assert any("No targets for profile `smoke`" in t for t in result.texts)
+
+
+def test_no_skill_answers_gives_no_verdict():
+    skill, plans = distill.skill_table([], distill.plans(RECIPE, ["sft"], "sft", 0.5), {}), \
+        distill.plans(RECIPE, ["sft"], "sft", 0.5)
+    result = distill.verdict(skill, plans, 0.8, 0.2, 0.01, "workshop")
+    assert result.best is None and result.targets == [] and "nothing to compare" in result.texts[0]
+
+
+def test_headline_names_the_teacher_the_best_student_and_the_control():
+    metrics = {"skill_family": "arithmetic", "best_student": "topk",
+               "teacher_skill": {"accuracy": 0.9, "n": 40},
+               "students": [{"name": "public", "skill": {"accuracy": 0.1}},
+                            {"name": "topk", "skill": {"accuracy": 0.85, "copied_share": 0.94}},
+                            {"name": "control", "skill": {"accuracy": 0.15}}]}
+    assert distill.headline(metrics) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
+                                         "best student (topk)": "85%, 94% of the skill gain copied",
+                                         "control student": "15%"}

@@ -1,0 +1,71 @@
+"""Imports point one way (see casestudy/__init__.py): common <- provider, distiller, cost <- detection
+<- scenario <- stages <- report. Checked by parsing every module's imports, lazy ones included."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import casestudy
+
+PACKAGE = Path(casestudy.__file__).parent
+COMMON = "common"
+# what each layer may import (besides itself)
+ALLOWED = {
+    COMMON: {COMMON},
+    "provider": {COMMON},
+    "distiller": {COMMON},
+    "cost": {COMMON},
+    "detection": {COMMON, "provider"},
+    "scenario": {COMMON, "provider", "distiller", "cost", "detection"},
+    "stages": {COMMON, "provider", "distiller", "cost", "detection", "scenario"},
+    "report": {COMMON, "provider", "distiller", "cost", "detection", "scenario", "stages"},
+}
+
+
+def layer(module: str) -> str:
+    """'casestudy.provider.server' -> 'provider'; a top-level module ('casestudy.paths') is common."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else COMMON
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every casestudy module a file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("casestudy")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("casestudy"):
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names
+                                      if (PACKAGE.parent / node.module.replace(".", "/") / a.name).is_dir()}
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def test_every_sub_package_has_a_layer():
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == set(ALLOWED) - {COMMON}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_one_way(path):
+    own = layer(module_name(path))
+    wrong = sorted(m for m in imports(path) if layer(m) != own and layer(m) not in ALLOWED[own])
+    assert not wrong, f"{own} must not import {wrong}"
+
+
+def test_the_rule_catches_a_distiller_importing_the_provider(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from casestudy.provider.settings import ProviderSettings\n")
+    assert layer(next(iter(imports(bad)))) == "provider" not in ALLOWED["distiller"]
+
+
+def test_the_package_docstring_states_the_rule():
+    doc = casestudy.__doc__
+    assert "common <- provider, distiller, cost <- detection <- scenario <- stages <- report" in " ".join(doc.split())
