@@ -168,3 +168,40 @@ def test_a_long_prompt_does_not_hold_up_a_short_request(wide_model, tokenizer, o
     print(f"short alone {short_alone:.2f} s, beside the long prompt {short_mixed:.2f} s, long {long_latency:.2f} s")
     assert long_latency > 3 * short_alone, "the long prompt is too cheap for this test to mean anything"
     assert short_mixed <= 2 * short_alone, (short_alone, short_mixed, long_latency)
+
+
+def test_a_client_that_hangs_up_gets_its_rows_out_of_the_engine(tiny_model_dir, tmp_path, loaded):
+    """Through the app: a disconnect while generating is a 499, and the request's rows
+    leave the decoding batch at the next step instead of running to max_tokens."""
+    from starlette.requests import Request
+
+    from casestudy.provider.app import CLIENT_CLOSED, Provider
+    from casestudy.provider.errors import APIError
+    from tests.provider.conftest import tiny_settings
+
+    provider = Provider(tiny_settings(tiny_model_dir, tmp_path, batch_window_ms=0), loaded)
+    engine = provider.engine
+    generating = []
+
+    async def scenario():
+        async def receive():  # the client hangs up once its rows are decoding
+            while engine.decoding < 2:
+                await asyncio.sleep(0.005)
+            generating.append(engine.steps)
+            return {"type": "http.disconnect"}
+
+        request = Request({"type": "http", "method": "POST", "path": "/", "headers": []}, receive)
+        with pytest.raises(APIError) as caught:
+            await provider.generate(request, [Row([1, 2, 3], 200, seed=1), Row([1, 2, 3], 200, seed=2)])
+        for _ in range(400):  # the worker drops them at its next step
+            if engine.in_flight == 0:
+                break
+            await asyncio.sleep(0.005)
+        return caught.value, engine.in_flight, engine.steps
+
+    try:
+        error, in_flight, steps = asyncio.run(scenario())
+    finally:
+        provider.close()
+    assert error.status == CLIENT_CLOSED
+    assert in_flight == 0 and steps < generating[0] + 50 < 200
