@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casestudy.provider.accounts import Account, find_account
 from casestudy.provider.batcher import BatchResult, ContinuousBatcher
-from casestudy.provider.engine import Completion, Engine, Row
+from casestudy.provider.engine import Completion, Engine, Row, Update
 from casestudy.provider.errors import APIError, bad_request, from_validation_errors
 from casestudy.provider.ledger import BODY_KEEP_CHARS, Ledger, LedgerRow
 from casestudy.provider.prompting import ForgedControlText, encode_chat
@@ -65,6 +65,8 @@ class Exchange:
     row: LedgerRow
     account: Account | None = None
     charge: Charge | None = None
+    started: float = 0.0       # perf_counter() when the request came in
+    deferred: bool = False     # a stream: its body writes the ledger row when it ends
 
 
 @dataclass(frozen=True)
@@ -253,14 +255,15 @@ class Provider:
                 completion.token_ids, completion.logprobs, completion.top_ids, completion.top_logprobs)
         ]
 
-    def text_deltas(self, completion: Completion) -> list[str]:
-        """The text each token adds, joining to exactly `completion.text` (for streaming).
+    def text_deltas(self, completion: Completion, sent: int = 0, shown: int = 0) -> list[str]:
+        """The text each token from the `sent`-th on adds, joining to exactly
+        `completion.text[shown:]` (for streaming; `shown` characters were sent already).
 
         A token that ends inside a multi-byte character adds nothing; the next one adds it.
         """
         tok, text = self.loaded.tokenizer, completion.text
-        deltas, shown = [], 0
-        for j in range(len(completion.token_ids)):
+        deltas = []
+        for j in range(sent, len(completion.token_ids)):
             prefix = tok.decode(completion.token_ids[: j + 1], skip_special_tokens=True)
             if prefix.endswith("\ufffd") and j + 1 < len(completion.token_ids):
                 deltas.append("")
@@ -270,8 +273,8 @@ class Provider:
             shown = upto
         if deltas:
             deltas[-1] += text[shown:]
-        elif text:
-            deltas.append(text)
+        elif text[shown:]:
+            deltas.append(text[shown:])
         return deltas
 
     async def generate(self, request: Request, rows: list[Row]) -> BatchResult:
@@ -307,7 +310,10 @@ class Provider:
         plan = await asyncio.to_thread(self.plan, req)
         await self.charge_tokens(exchange, plan)
         rows = [Row(plan.prompt, plan.max_tokens, plan.temperature, plan.top_p, row_seed(req.seed, i),
-                    req.stop_list(), plan.top_logprobs, logprobs=plan.logprobs) for i in range(plan.n)]
+                    req.stop_list(), plan.top_logprobs, logprobs=plan.logprobs, stream=plan.stream)
+                for i in range(plan.n)]
+        if plan.stream:
+            return await self.stream(request, exchange, plan, rows, req.stop_list())
         try:
             result = await self.generate(request, rows)
         except APIError:
@@ -315,20 +321,8 @@ class Provider:
             row.prompt_tokens = len(plan.prompt)
             raise
         completions = result.completions
-        completion_tokens = sum(len(c.token_ids) for c in completions)
-        await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt) + completion_tokens)
-        row.completions = [c.text for c in completions]
-        row.finish_reasons = [c.finish_reason for c in completions]
-        row.prompt_tokens, row.completion_tokens = len(plan.prompt), completion_tokens
-        row.total_tokens = len(plan.prompt) + completion_tokens
-        row.batch_rows, row.generate_ms = result.batch_rows, result.generate_ms
-        usage = {"prompt_tokens": row.prompt_tokens, "completion_tokens": completion_tokens,
-                 "total_tokens": row.total_tokens}
+        usage = await self.record(exchange, plan, result)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if plan.stream:
-            events = await asyncio.to_thread(self.stream_events, reply_id, created, completions, plan, usage)
-            return StreamingResponse(iter(events), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})
         return ChatCompletion(
             id=reply_id,
             created=created,
@@ -341,13 +335,62 @@ class Provider:
             usage=usage,
         ).model_dump(mode="json")
 
-    def stream_events(self, reply_id: str, created: int, completions: list[Completion], plan: Plan,
-                      usage: dict) -> list[str]:
-        """The reply as server-sent events, one chunk per token, as the hosted API streams it.
+    async def record(self, exchange: Exchange, plan: Plan, result: BatchResult) -> dict:
+        """Settle the rate-limit charge and fill the ledger row of an answered request; its usage."""
+        row, completions = exchange.row, result.completions
+        completion_tokens = sum(len(c.token_ids) for c in completions)
+        await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt) + completion_tokens)
+        row.completions = [c.text for c in completions]
+        row.finish_reasons = [c.finish_reason for c in completions]
+        row.prompt_tokens, row.completion_tokens = len(plan.prompt), completion_tokens
+        row.total_tokens = len(plan.prompt) + completion_tokens
+        row.batch_rows, row.generate_ms = result.batch_rows, result.generate_ms
+        return {"prompt_tokens": row.prompt_tokens, "completion_tokens": completion_tokens,
+                "total_tokens": row.total_tokens}
 
-        The engine has no per-token callback, so the completions are whole before the
-        first event is sent: streaming here changes the wire format, not the latency.
+    # --- streaming ------------------------------------------------------------
+
+    async def stream(self, request: Request, exchange: Exchange, plan: Plan, rows: list[Row],
+                     stops: list[str]) -> StreamingResponse:
+        """Server-sent events sent as the tokens are generated.
+
+        The reply starts once the first step's tokens are in, so that what fails before
+        (a disconnect while queued: 499; an engine error: 500) is still a plain error
+        reply. From then on a client that hangs up cancels the rows (ledgered as 499).
         """
+        updates: asyncio.Queue = asyncio.Queue()
+        job = asyncio.ensure_future(self.batcher.submit(rows, on_update=updates.put_nowait))
+        job.add_done_callback(lambda _: updates.put_nowait(None))
+        waiting = asyncio.ensure_future(updates.get())
+        gone = asyncio.ensure_future(disconnected(request))
+        try:
+            await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not waiting.done():
+                waiting.cancel()
+        if not waiting.done() or waiting.cancelled():   # the client went first
+            gone.cancel()
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+            await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt))
+            exchange.row.prompt_tokens = len(plan.prompt)
+            raise APIError(CLIENT_CLOSED, "The client closed the connection before the completion was ready; "
+                                          "the request was cancelled.", code="client_disconnected")
+        first = waiting.result()
+        if first is None and job.exception() is not None:  # failed before any token
+            gone.cancel()
+            await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt))
+            exchange.row.prompt_tokens = len(plan.prompt)
+            raise job.exception()
+        gone.add_done_callback(lambda _: job.cancel())  # a hang-up from now on drops the rows
+        exchange.deferred = True
+        body = self.stream_body(exchange, plan, job, updates, first, gone, stops)
+        return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    async def stream_body(self, exchange: Exchange, plan: Plan, job: asyncio.Future, updates: asyncio.Queue,
+                          first, gone: asyncio.Future, stops: list[str]):
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         base = {"id": reply_id, "object": "chat.completion.chunk", "created": created,
                 "model": self.settings.model_name, "system_fingerprint": None}
         if plan.include_usage:
@@ -359,23 +402,77 @@ class Provider:
         def choice(i: int, delta: dict, logprobs=None, finish=None) -> dict:
             return {"index": i, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
 
-        events = []
-        for i, completion in enumerate(completions):
-            events.append(event([choice(i, {"role": "assistant", "content": "", "refusal": None})]))
-            entries = self.logprob_content(completion) if plan.logprobs else None
-            for j, delta in enumerate(self.text_deltas(completion)):
-                logprobs = {"content": [entries[j]], "refusal": None} if entries else None
-                events.append(event([choice(i, {"content": delta}, logprobs)]))
-            events.append(event([choice(i, {}, finish=completion.finish_reason)]))
-        if plan.include_usage:
-            events.append(event([], usage=usage))
-        events.append("data: [DONE]\n\n")
-        return events
+        def content(i: int, deltas: list[str], entries: list[dict] | None) -> list[str]:
+            return [event([choice(i, {"content": delta},
+                                  {"content": [entries[j]], "refusal": None} if entries else None)])
+                    for j, delta in enumerate(deltas)]
+
+        streams = [_ChoiceStream(self.loaded.tokenizer, self.engine.eos_ids, stops) for _ in range(plan.n)]
+        status, written = CLIENT_CLOSED, False
+        try:
+            yield "".join(event([choice(i, {"role": "assistant", "content": "", "refusal": None})])
+                          for i in range(plan.n))
+            item = first
+            while item is not None:
+                chunks = []
+                for index, update in item:
+                    deltas, taken = streams[index].add(update)
+                    entries = ([self.token_entry(u.token_id, u.logprob) | {"top_logprobs": [
+                        self.token_entry(t, v) for t, v in zip(u.top_ids, u.top_logprobs)]} for u in taken]
+                        if plan.logprobs else None)
+                    chunks += content(index, deltas, entries)
+                if chunks:
+                    yield "".join(chunks)
+                item = await updates.get()
+            if job.cancelled():
+                return
+            result = job.result()
+            chunks = []
+            for i, completion in enumerate(result.completions):
+                deltas, start = streams[i].rest(completion, self.text_deltas)
+                entries = self.logprob_content(completion)[start:] if plan.logprobs else None
+                chunks += content(i, deltas, entries)
+                chunks.append(event([choice(i, {}, finish=completion.finish_reason)]))
+            usage = await self.record(exchange, plan, result)
+            if plan.include_usage:
+                chunks.append(event([], usage=usage))
+            status = 200
+            await self.close_row(exchange, status)
+            written = True
+            yield "".join(chunks) + "data: [DONE]\n\n"
+        except Exception as error:  # an engine error mid-stream: the status was sent, say it in an event
+            if isinstance(error, APIError):
+                status, code, message = error.status, error.code, error.message
+            else:
+                log.exception("stream failed")
+                status, code, message = 500, "internal_error", "The server had an error while processing your request."
+            exchange.row.error_code, exchange.row.error_message = code, message
+            yield "data: " + json.dumps({"error": {"message": message, "type": "server_error", "code": code}}) + "\n\n"
+        finally:
+            gone.cancel()
+            if not job.done():
+                job.cancel()
+            if not written:
+                if status == CLIENT_CLOSED:
+                    exchange.row.error_code = "client_disconnected"
+                exchange.row.prompt_tokens = len(plan.prompt)
+                # A new task: this one may be cancelled, and then cannot await.
+                task = asyncio.get_running_loop().create_task(self.close_row(exchange, status, settle=len(plan.prompt)))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+
+    async def close_row(self, exchange: Exchange, status: int, settle: int | None = None) -> None:
+        """Write a stream's ledger row when its body ends (after settling its charge, if `settle`)."""
+        if settle is not None:
+            await asyncio.to_thread(self.limiter.settle, exchange.charge, settle)
+        exchange.row.status = status
+        exchange.row.latency_ms = (time.perf_counter() - exchange.started) * 1000
+        await asyncio.to_thread(self.ledger.write, exchange.row)
 
     async def ledgered(self, request: Request, endpoint: str, handler) -> Response:
         """Run `handler`, turn errors into OpenAI error replies, write the ledger row."""
         start = time.perf_counter()
-        exchange = Exchange(LedgerRow(time=time.time(), endpoint=endpoint))
+        exchange = Exchange(LedgerRow(time=time.time(), endpoint=endpoint), started=start)
         row = exchange.row
         try:
             response = await handler(request, exchange)
@@ -396,6 +493,8 @@ class Provider:
                 response.headers.update(state.headers())
             except Exception:  # headers are a courtesy: never lose the answer or its ledger row
                 log.exception("rate-limit headers failed")
+        if exchange.deferred:  # a stream: its body writes the row when it ends
+            return response
         row.status = response.status_code
         row.latency_ms = (time.perf_counter() - start) * 1000
         await asyncio.to_thread(self.ledger.write, row)
@@ -418,6 +517,64 @@ class Provider:
             raise APIError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
                            code="model_not_found", param="model")
         return ModelCard(**self.model_card()).model_dump(mode="json")
+
+
+_BACKGROUND: set[asyncio.Task] = set()   # tasks that write the rows of streams cut short
+
+
+class _ChoiceStream:
+    """One choice of a stream: the tokens drawn so far, and how many of them (and how
+    much of their text) were sent. A token is sent once its text is sure to be in the
+    completion: not EOS, not ending inside a multi-byte character, and, with stop
+    strings, followed by enough text that no stop string can start inside it; the
+    rest is sent from the finished `Completion`."""
+
+    def __init__(self, tokenizer, eos_ids: set[int], stops: list[str]):
+        self.tokenizer, self.eos_ids, self.stops = tokenizer, eos_ids, stops
+        self.hold = max((len(s) for s in stops), default=1) - 1
+        self.updates: list[Update] = []
+        self.sent = 0                # tokens sent
+        self.shown = 0               # characters sent
+        self.blocked = False         # a stop string or EOS came: the rest waits for the completion
+
+    def add(self, update: Update) -> tuple[list[str], list[Update]]:
+        """Take a drawn token; the text deltas and updates of the tokens now safe to send."""
+        self.updates.append(update)
+        if self.blocked:
+            return [], []
+        ids = [u.token_id for u in self.updates]
+        if ids[-1] in self.eos_ids:
+            self.blocked = True
+            ids = ids[:-1]
+        decode = lambda upto: self.tokenizer.decode(ids[:upto], skip_special_tokens=True)
+        limit = None
+        if self.stops:
+            whole = decode(len(ids))
+            if any(stop in whole for stop in self.stops):
+                self.blocked = True
+                return [], []
+            limit = len(whole) - self.hold
+        deltas, taken = [], []
+        for j in range(self.sent, len(ids)):
+            prefix = decode(j + 1)
+            if prefix.endswith("\ufffd"):
+                if j + 1 == len(ids):
+                    break            # the next token tells
+                delta = ""           # ends inside a character: the next token sends it, as in text_deltas
+            elif limit is not None and len(prefix) > limit:
+                break
+            else:
+                delta = prefix[self.shown:]
+                self.shown = max(self.shown, len(prefix))
+            deltas.append(delta)
+            taken.append(self.updates[j])
+            self.sent = j + 1
+        return deltas, taken
+
+    def rest(self, completion: Completion, text_deltas) -> tuple[list[str], int]:
+        """The deltas of the completion's tokens not sent yet, and the index of the first."""
+        deltas = text_deltas(completion, self.sent, self.shown)
+        return deltas, self.sent
 
 
 def rate_limited(refusal: Refusal) -> APIError:

@@ -19,8 +19,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
-from casestudy.provider.engine import Completion, Engine, Row
+from casestudy.provider.engine import Completion, Engine, Row, Update
 
 
 @dataclass(eq=False)
@@ -32,6 +33,7 @@ class _Job:
     started: float = 0.0          # when its rows were admitted to the engine
     batch_rows: int = 0           # the largest decoding batch its rows were part of
     cancelled: bool = False
+    on_update: Callable[[list[tuple[int, Update]]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,17 @@ class ContinuousBatcher:
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
-    async def submit(self, rows: list[Row]) -> BatchResult:
+    async def submit(self, rows: list[Row], on_update=None) -> BatchResult:
         """Generate `rows` and return their completions in order. If the awaiting task is
-        cancelled (the client went away), the rows are dropped at the next step."""
+        cancelled (the client went away), the rows are dropped at the next step.
+
+        `on_update`, if given, is called in the caller's event loop after every step with
+        the `(row index, Update)` pairs of the rows that have `stream` set, always before
+        the result is set."""
         if len(rows) > self.max_rows:
             raise ValueError(f"{len(rows)} rows exceed the batch size {self.max_rows}")
         loop = asyncio.get_running_loop()
-        job = _Job(rows, loop.create_future(), loop)
+        job = _Job(rows, loop.create_future(), loop, on_update=on_update)
         self._inbox.put(job)
         try:
             return await job.future
@@ -147,6 +153,14 @@ class ContinuousBatcher:
         batch = self.engine.last_batch
         for job in self._jobs:
             job.batch_rows = max(job.batch_rows, batch)
+        if self.engine.updates:
+            reports: dict[_Job, list[tuple[int, Update]]] = {}
+            for update in self.engine.updates:
+                job, index = self._running[update.key]
+                if job.on_update is not None:
+                    reports.setdefault(job, []).append((index, update))
+            for job, items in reports.items():
+                job.loop.call_soon_threadsafe(_report, job, items)
         for key, completion in finished:
             job, index = self._running.pop(key)
             job.completions[index] = completion
@@ -158,6 +172,11 @@ class ContinuousBatcher:
 
 
 DynamicBatcher = ContinuousBatcher  # the former name
+
+
+def _report(job: _Job, items: list) -> None:
+    if not job.future.done():
+        job.on_update(items)
 
 
 def _set_result(future: asyncio.Future, result) -> None:

@@ -55,6 +55,7 @@ class Row:
     stop: list[str] = field(default_factory=list)
     top_logprobs: int = 0            # alternatives to record per token (0..20)
     logprobs: bool = True            # record each chosen token's logprob
+    stream: bool = False             # report each drawn token after its step (`Engine.updates`)
 
 
 @dataclass
@@ -148,6 +149,17 @@ class _Live:
         return len(self.row.prompt_ids) - self.done
 
 
+@dataclass(frozen=True)
+class Update:
+    """A token drawn for a streaming row in the last step (EOS and tokens past a stop
+    string included: the row's `Completion` says where it ends)."""
+    key: object
+    token_id: int
+    logprob: float | None             # None when the row asked for no logprobs
+    top_ids: list[int]
+    top_logprobs: list[float]
+
+
 @dataclass(eq=False)
 class _Joining:
     """Rows whose prefill ended this step: `cache` row `sources[i]` holds row i's prompt."""
@@ -238,6 +250,7 @@ class Engine:
         self.slots: list[_Live] = []
         self.steps = 0
         self.last_batch = 0              # rows that drew a token in the last step
+        self.updates: list[Update] = []  # the streaming rows' tokens of the last step
         self._credit = 0.0               # seconds a long prompt's chunks may take now
         self._chunk = {False: None, True: None}   # tokens per chunk of a long prompt: alone, shared
         self._dirty = True
@@ -315,7 +328,9 @@ class Engine:
 
     @torch.inference_mode()
     def step(self) -> list[tuple[object, Completion]]:
-        """One decoding step and a bounded prefill; returns the rows that finished."""
+        """One decoding step and a bounded prefill; returns the rows that finished. The
+        tokens that streaming rows drew are in `updates` until the next step."""
+        self.updates = []
         if self._dirty and self.slots:
             self._refresh()
         decoding = len(self.slots)
@@ -520,6 +535,7 @@ class Engine:
         self._k = max(s.row.top_logprobs for s in slots if s.row.logprobs) if self._want_logprobs else 0
         self._prev = [s.last for s in slots]
         self._tracked = [i for i, s in enumerate(slots) if s.tokens is not None]
+        self._streaming = [i for i, s in enumerate(slots) if s.row.stream]
         self._dirty = False
 
     def _watermarked(self, scores: torch.Tensor) -> torch.Tensor:
@@ -567,6 +583,8 @@ class Engine:
 
     def _after_draw(self, tokens: torch.Tensor, done: torch.Tensor) -> list[tuple[object, Completion]]:
         drawn, finished = torch.stack([tokens, done.long()]).tolist()   # the step's one copy to the host
+        if self._streaming:
+            self._report(drawn)
         self.steps += 1
         self._count += 1
         self._prev = drawn
@@ -586,6 +604,27 @@ class Engine:
         results = self._complete([self.slots[i] for i in ended])
         self._remove(ended, tokens)
         return results
+
+    def _report(self, drawn: list[int]) -> None:
+        """`updates` for the streaming rows: their tokens, and their logprobs and top-k
+        (a second, small copy to the host, only when streaming rows want them)."""
+        rows = self._streaming
+        lives = [self.slots[i] for i in rows]
+        want = [i for i, live in zip(rows, lives) if live.row.logprobs]
+        lp, top_ids, top_values = {}, {}, {}
+        if want:
+            index = torch.tensor(want, device=self.device)
+            at = (self._record.index_select(0, index), self._count.index_select(0, index))
+            out = self.outputs
+            lp = dict(zip(want, out.logprobs[at].tolist()))
+            k = max(self.slots[i].row.top_logprobs for i in want)
+            if k:
+                top_values = dict(zip(want, out.top_values[at][:, :k].tolist()))
+                top_ids = dict(zip(want, out.top_ids[at][:, :k].tolist()))
+        for i, live in zip(rows, lives):
+            k = live.row.top_logprobs if live.row.logprobs else 0
+            self.updates.append(Update(live.key, drawn[i], lp.get(i), top_ids[i][:k] if k else [],
+                                       top_values[i][:k] if k else []))
 
     def _remove(self, ended: list[int], tokens: torch.Tensor) -> None:
         """Take rows out of the decoding batch: the last rows move into their slots."""
