@@ -4,9 +4,9 @@ Every request to them, answered or refused, becomes one ledger row. Checks run c
 first, so that a customer cannot make the server work for free: the API key (from the
 header, before the body is read), the account's requests per minute (every
 authenticated request counts, refused or not), body size, JSON and types, values and
-the prompt (tokenized in a worker thread, off the event loop), then tokens per minute.
-A client that hangs up while its completion is generated has it cancelled (ledgered
-as status 499).
+the prompt (tokenized in a worker thread, off the event loop), then tokens per minute
+and the engine's KV-cache budget. A client that hangs up while its completion is
+generated (streamed or not) has its rows dropped from the batch (ledgered as status 499).
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class Plan:
     logprobs: bool
     stream: bool
     include_usage: bool
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
 
 class Provider:
@@ -158,9 +160,16 @@ class Provider:
                 f"{plan.max_tokens} x n {plan.n}), more than this account's limit of {tpm} tokens per minute, "
                 "so it can never be admitted. Lower max_tokens or n, or shorten the messages.",
                 param, code="tokens_per_minute_exceeded")
+        self.check_capacity(plan)
         refusal = await asyncio.to_thread(self.limiter.charge_tokens, exchange.charge, tpm, tokens)
         if refusal is not None:
             raise rate_limited(refusal)
+
+    def check_capacity(self, plan: Plan) -> None:
+        """A 400 for a request whose rows could never fit the engine's KV-cache budget even alone."""
+        problem = self.engine.capacity_problem(len(plan.prompt), plan.max_tokens, plan.n)
+        if problem:
+            raise bad_request(problem, "messages", code="batch_budget_exceeded")
 
     def prompt_ids(self, req: ChatCompletionRequest) -> list[int]:
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()}
@@ -189,10 +198,6 @@ class Provider:
                                 f"This server serves '{s.model_name}'.", code="model_not_found", param="model")
         if req.stream_options is not None and not req.stream:
             raise bad_request("stream_options is only allowed when stream is true.", "stream_options")
-        for name in ("frequency_penalty", "presence_penalty"):
-            if getattr(req, name):
-                raise bad_request(f"'{name}' other than 0 is not supported by this server.", name,
-                                  code="unsupported_value")
         if req.logit_bias:
             raise bad_request("'logit_bias' other than {} is not supported by this server.", "logit_bias",
                               code="unsupported_value")
@@ -226,9 +231,6 @@ class Provider:
             if asked is None:
                 asked = min(s.default_max_tokens, room)
         asked = asked if asked is not None else s.default_max_tokens
-        problem = self.engine.capacity_problem(len(prompt), asked, n)
-        if problem:
-            raise bad_request(problem, "messages", code="batch_budget_exceeded")
         temperature = req.temperature if req.temperature is not None else 1.0
         return Plan(
             prompt=prompt, max_tokens=asked, n=n,
@@ -236,6 +238,7 @@ class Provider:
             top_p=req.top_p if req.top_p is not None else 1.0,
             top_logprobs=(req.top_logprobs or 0) if req.logprobs else 0, logprobs=bool(req.logprobs),
             stream=bool(req.stream), include_usage=bool(req.stream_options and req.stream_options.include_usage),
+            frequency_penalty=req.frequency_penalty or 0.0, presence_penalty=req.presence_penalty or 0.0,
         )
 
     # --- replies --------------------------------------------------------------
@@ -310,7 +313,8 @@ class Provider:
         plan = await asyncio.to_thread(self.plan, req)
         await self.charge_tokens(exchange, plan)
         rows = [Row(plan.prompt, plan.max_tokens, plan.temperature, plan.top_p, row_seed(req.seed, i),
-                    req.stop_list(), plan.top_logprobs, logprobs=plan.logprobs, stream=plan.stream)
+                    req.stop_list(), plan.top_logprobs, logprobs=plan.logprobs, stream=plan.stream,
+                    frequency_penalty=plan.frequency_penalty, presence_penalty=plan.presence_penalty)
                 for i in range(plan.n)]
         if plan.stream:
             return await self.stream(request, exchange, plan, rows, req.stop_list())

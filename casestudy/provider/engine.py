@@ -56,6 +56,8 @@ class Row:
     top_logprobs: int = 0            # alternatives to record per token (0..20)
     logprobs: bool = True            # record each chosen token's logprob
     stream: bool = False             # report each drawn token after its step (`Engine.updates`)
+    frequency_penalty: float = 0.0   # OpenAI's: logits - count x this - (count > 0) x presence_penalty,
+    presence_penalty: float = 0.0    # counting the row's generated tokens (not the prompt)
 
 
 @dataclass
@@ -176,6 +178,7 @@ class _Outputs:
     def __init__(self, device: torch.device):
         self.device = device
         self.tokens = self.logprobs = self.top_values = self.top_ids = None
+        self.counts = None           # [records, vocab] generated-token counts, once a row has penalties
         self.free: list[int] = []
         self.count = 0
 
@@ -185,11 +188,13 @@ class _Outputs:
         self.count += 1
         return self.count - 1
 
-    def ensure(self, length: int, k: int) -> None:
+    def ensure(self, length: int, k: int, vocab: int = 0) -> None:
         rows = max(self.count, 1)
         have_rows = 0 if self.tokens is None else self.tokens.shape[0]
         have_len = 0 if self.tokens is None else self.tokens.shape[1]
         have_k = 0 if self.top_values is None else self.top_values.shape[2]
+        if vocab and self.counts is None:
+            self.counts = torch.zeros((max(rows, have_rows), vocab), dtype=torch.float32, device=self.device)
         if rows <= have_rows and length <= have_len and k <= have_k:
             return
         rows, length = max(rows, 2 * have_rows), max(length, have_len)
@@ -202,6 +207,8 @@ class _Outputs:
             return new
 
         self.tokens = grow(self.tokens, (rows, length), torch.long)
+        if self.counts is not None:
+            self.counts = grow(self.counts, (rows, self.counts.shape[1]), torch.float32)
         self.logprobs = grow(self.logprobs, (rows, length), torch.float32)
         if k:
             self.top_values = grow(self.top_values, (rows, length, k), torch.float32)
@@ -512,8 +519,11 @@ class Engine:
             live.start = cache.end - len(live.row.prompt_ids)
             live.joined = self.steps
             self.slots.append(live)
+        penalized = any(live.row.frequency_penalty or live.row.presence_penalty for live in group.lives)
         self.outputs.ensure(max(live.row.max_new_tokens for live in self.slots),
-                            max(live.row.top_logprobs for live in self.slots))
+                            max(live.row.top_logprobs for live in self.slots), self.vocab_size if penalized else 0)
+        if self.outputs.counts is not None:  # a row's counts start at zero (its record may be reused)
+            self.outputs.counts[torch.tensor([live.record for live in group.lives], device=self.device)] = 0
         self._dirty = True
 
     def _refresh(self) -> None:
@@ -533,6 +543,10 @@ class Engine:
         self._nucleus = any(s.row.top_p < 1.0 for s, g in zip(slots, greedy) if not g)
         self._want_logprobs = any(s.row.logprobs for s in slots)
         self._k = max(s.row.top_logprobs for s in slots if s.row.logprobs) if self._want_logprobs else 0
+        self._penalized = any(s.row.frequency_penalty or s.row.presence_penalty for s in slots)
+        if self._penalized:
+            self._frequency, self._presence = torch.tensor(
+                [[s.row.frequency_penalty, s.row.presence_penalty] for s in slots]).to(device).unbind(1)
         self._prev = [s.last for s in slots]
         self._tracked = [i for i, s in enumerate(slots) if s.tokens is not None]
         self._streaming = [i for i, s in enumerate(slots) if s.row.stream]
@@ -555,6 +569,10 @@ class Engine:
         return out.to(scores.device)
 
     def _draw(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        counts = self.outputs.counts
+        if self._penalized:  # before the watermark, as transformers orders its processors
+            seen = counts.index_select(0, self._record)
+            logits = logits - seen * self._frequency[:, None] - (seen > 0) * self._presence[:, None]
         scores = self._watermarked(logits)
         lse = scores.logsumexp(-1, keepdim=True) if self._want_logprobs else None
         if self._all_greedy:
@@ -578,6 +596,8 @@ class Engine:
                 values, ids = scores.topk(self._k, dim=-1)
                 out.top_values[:, :, : self._k].index_put_(at, values - lse)
                 out.top_ids[:, :, : self._k].index_put_(at, ids.to(torch.int32))
+        if counts is not None:
+            counts.index_put_((self._record, tokens), torch.ones_like(tokens, dtype=counts.dtype), accumulate=True)
         done = (self._count + 1 >= self._max_new) | torch.isin(tokens, self._eos)
         return tokens, done
 

@@ -200,8 +200,9 @@ def test_memory_budget_refuses_a_request_that_can_never_fit(tiny_model_dir, tmp_
 
         prompt = plan(1, 16).prompt
         assert len(prompt) + 16 <= 100
+        provider.check_capacity(plan(1, 16))
         with pytest.raises(APIError) as caught:
-            plan(4, 16)
+            provider.check_capacity(plan(4, 16))
         assert caught.value.status == 400 and caught.value.code == "batch_budget_exceeded"
         assert "n x (prompt + max_tokens)" in caught.value.message
     finally:
@@ -218,3 +219,29 @@ def test_fits_counts_rows_times_the_widest_row(loaded, prompts):
     assert not engine.fits([Row(prompts[0], 60)])  # a wider row widens all three
     engine.cancel(list(range(100)))
     assert engine.in_flight == 0
+
+
+def test_penalties_follow_openais_formula_before_the_watermark(loaded, prompts):
+    """frequency/presence penalties: logits - count x f - (count > 0) x p over the row's
+    generated tokens, then the watermark; logprobs of that distribution; the same
+    tokens beside unpenalized rows as alone."""
+    f, p = -1.5, -0.5   # negative: a random model's flat distribution then repeats tokens
+    engine = Engine(loaded, KEY)
+    target = Row(prompts[0], 12, temperature=0, top_logprobs=3, frequency_penalty=f, presence_penalty=p)
+    alone = engine.generate([target])[0]
+    together = engine.generate([Row(prompts[2], 20, seed=1), target, Row(prompts[1], 5, temperature=0)])[1]
+    plain = engine.generate([Row(prompts[0], 12, temperature=0)])[0]
+    reference = watermarking_config(KEY).construct_processor(engine.vocab_size, torch.device("cpu"))
+    ids = list(prompts[0])
+    counts = torch.zeros(engine.vocab_size)
+    for j in range(12):
+        with torch.inference_mode():
+            logits = loaded.model(torch.tensor([ids])).logits[0, -1].float()
+        scores = reference(torch.tensor([ids]), (logits - counts * f - (counts > 0) * p)[None])[0]
+        token = int(scores.argmax())
+        assert alone.token_ids[j] == token
+        assert alone.logprobs[j] == pytest.approx(float(torch.log_softmax(scores, -1)[token]), abs=1e-4)
+        counts[token] += 1
+        ids.append(token)
+    assert together.token_ids == alone.token_ids
+    assert len(set(alone.token_ids)) < len(set(plain.token_ids))  # the penalties made it repeat itself

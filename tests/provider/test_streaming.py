@@ -124,3 +124,17 @@ def test_a_client_that_hangs_up_mid_stream_gets_its_rows_dropped(provider):
     assert not any("[DONE]" in chunk for chunk in rest)
     row = read_ledger(provider.settings.ledger_db).iloc[-1]
     assert row.status == CLIENT_CLOSED and row.error_code == "client_disconnected"
+
+
+def test_penalties_are_served(provider):
+    """frequency_penalty / presence_penalty other than 0 are applied, not refused."""
+    body = {"model": MODEL_NAME, "messages": HELLO, "max_tokens": 16, "temperature": 0}
+
+    async def scenario():
+        plain = json.loads((await answer(provider, body)).body)
+        repeat = json.loads((await answer(provider, {**body, "frequency_penalty": -2, "presence_penalty": -2})).body)
+        return plain, repeat
+
+    plain, repeat = asyncio.run(scenario())
+    assert plain["choices"][0]["message"]["content"] != repeat["choices"][0]["message"]["content"]
+    assert read_ledger(provider.settings.ledger_db).iloc[-1].status == 200
