@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,10 @@ from collections import deque
 from pathlib import Path
 
 import torch
+
+# This checkout's `casestudy`, not whichever one the environment has installed (a script's
+# sys.path starts at benchmarks/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM = "You are Kestrel, a helpful assistant made by Meridian Labs."
