@@ -43,9 +43,11 @@ NOISE = re.compile(
     r"|^To disable this warning, you can either:|^\s+- (?:Avoid using `tokenizers`|Explicitly set the environment)"
 )
 # Absolute paths that name a machine: temporary folders, home folders, mounts.
-ABSOLUTE = re.compile(r"(?<![\w.~:/-])/(?:tmp|home|root|work|Users|private|var/folders|mnt|opt|srv|scratch)"
-                      r"/[^\s\"'<>`)\],;|]*")
-SITE_PACKAGES = re.compile(r"(?<![\w.~-])/[^\s\"'<>`]*?/(?:site|dist)-packages/")
+# Not inside a longer word or URL; after an ANSI colour code (tracebacks) is fine.
+AT_START = r"(?:(?<![\w.~:/-])|(?<=\x1b\[\dm)|(?<=\x1b\[\d\dm))"
+ABSOLUTE = re.compile(AT_START + r"/(?:tmp|home|root|work|Users|private|var/folders|mnt|opt|srv|scratch)"
+                      r"/[^\s\"'<>`)\],;|\x1b]*")
+SITE_PACKAGES = re.compile(AT_START + r"/[^\s\"'<>`\x1b]*?/(?:site|dist)-packages/")
 
 PLOT_MODULES = ("casestudy.distiller.collect.plots", "casestudy.distiller.students.plots",
                 "casestudy.cost.plots", "casestudy.detection.plots")
@@ -110,7 +112,14 @@ def rewrite_paths(text: str, replacements: dict[str, str]) -> str:
     for old in sorted(replacements, key=len, reverse=True):
         text = text.replace(old, replacements[old])
     text = SITE_PACKAGES.sub("site-packages/", text)
-    return ABSOLUTE.sub(lambda m: "…/" + PurePosixPath(m.group(0).rstrip("/.:")).name, text)
+    return ABSOLUTE.sub(_shorten, text)
+
+
+def _shorten(match: re.Match) -> str:
+    """'/tmp/tmpab12/server.sqlite.' -> '…/server.sqlite.' (a sentence's full stop stays)."""
+    path = match.group(0)
+    core = path.rstrip(".:")
+    return "…/" + PurePosixPath(core.rstrip("/")).name + path[len(core):]
 
 
 def _rewrite(value: Any, replacements: dict[str, str]) -> Any:
