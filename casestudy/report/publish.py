@@ -243,11 +243,13 @@ def results_section(results_dir: Path = RESULTS_DIR, base: Path = REPO_ROOT) -> 
     return "\n".join(lines)
 
 
-SECTION = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+# The markers count on lines of their own only (prose may quote them).
+SECTION = re.compile(r"^" + re.escape(START) + r"$.*?^" + re.escape(END) + r"$", re.S | re.M)
 
 
 def readme_section(text: str) -> str:
-    """The section between the markers, markers included (a clear error if they are missing)."""
+    """The section between the markers (each alone on its line), markers included; a clear
+    error if there is not exactly one."""
     found = SECTION.findall(text)
     if len(found) != 1:
         raise ValueError(f"README must hold exactly one {START} ... {END} section, found {len(found)}")

@@ -170,6 +170,8 @@ def test_readme_section_without_a_published_run_says_how_to_publish(tmp_path):
     assert "No run has been published yet" in section and "make publish RUN=runs/workshop" in section
     with pytest.raises(ValueError, match="exactly one"):
         pub.readme_section("no markers here")
+    quoted = f"prose quoting `{pub.START}` and `{pub.END}`\n{section}\n"
+    assert pub.readme_section(quoted) == section
 
 
 def test_the_readme_has_one_results_section():
