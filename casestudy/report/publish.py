@@ -59,12 +59,18 @@ KEY_FIGURES = [
 # ---------------------------------------------------------------- publishing a run
 
 def notebook_error(nb: nbformat.NotebookNode) -> str | None:
-    """'cell N: Name: message' for a notebook that stopped at an error, else None."""
+    """Why a notebook is incomplete: 'cell N: Name: message' where it stopped at an error,
+    'cell N: did not finish ...' where the run was stopped (papermill left cells running
+    or pending); None for a complete notebook."""
     cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(c.metadata.get("tags", []))]
     for number, cell in enumerate(cells, start=1):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return f"cell {number}: {out.get('ename')}: {out.get('evalue')}"
+    for number, cell in enumerate(cells, start=1):
+        status = cell.metadata.get("papermill", {}).get("status")
+        if cell.cell_type == "code" and status in ("running", "pending"):
+            return f"cell {number}: did not finish (the run was stopped with this cell {status})"
     return None
 
 
@@ -109,8 +115,15 @@ def run_profile(run_dir: Path) -> str:
     return Path(run_dir).resolve().name
 
 
-def publish(run_dir: Path, dest: Path) -> Path:
-    """Copy a finished run's report, metrics, timings and figures into `dest` (replaced)."""
+class IncompleteRun(ValueError):
+    """A notebook of the run failed or did not finish."""
+
+
+def publish(run_dir: Path, dest: Path, allow_incomplete: bool = False) -> Path:
+    """Copy a finished run's report, metrics, timings and figures into `dest` (replaced).
+
+    A run with a failed or unfinished notebook is refused unless `allow_incomplete`; its
+    index and the README then say which notebook stopped, and where."""
     run_dir, dest = Path(run_dir).resolve(), Path(dest).resolve()
     report = run_dir / "report"
     notebooks = sorted(report.glob(NOTEBOOK_GLOB))
@@ -118,6 +131,11 @@ def publish(run_dir: Path, dest: Path) -> Path:
         raise FileNotFoundError(f"{report} holds no executed notebooks: run `make report` first")
     if dest == run_dir or run_dir in dest.parents:
         raise ValueError(f"the destination {dest} must not be inside the run {run_dir}")
+    incomplete = {nb.stem: problem for nb in notebooks
+                  if (problem := notebook_error(nbformat.read(nb, as_version=4)))}
+    if incomplete and not allow_incomplete:
+        raise IncompleteRun("the run is incomplete (" + "; ".join(f"{k}: {v}" for k, v in incomplete.items())
+                            + "): rerun it, or publish it anyway with --allow-incomplete")
     staging = dest.with_name(dest.name + ".publishing")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "report").mkdir(parents=True)
@@ -186,6 +204,11 @@ def run_section(run: Path, base: Path) -> list[str]:
     lines += [f"From [`{rel(run)}/`]({rel(run)}/) ({'; '.join(meta)}); "
               f"[the report's index]({rel(report / INDEX)}) and each executed notebook are there.", ""]
 
+    stopped = {nb.stem: problem for nb in notebooks
+               if (problem := notebook_error(nbformat.read(nb, as_version=4)))}
+    if stopped:
+        lines += ["**This run is incomplete:** " + "; ".join(f"{k} stopped at {v}" for k, v in stopped.items())
+                  + ".", ""]
     shown = [(nb, fn, alt) for nb, fn, alt in KEY_FIGURES if (report / FIGURES / nb / f"{fn}.png").is_file()]
     missing = [alt for nb, fn, alt in KEY_FIGURES if (nb, fn, alt) not in shown]
     if shown:
@@ -271,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", nargs="?", type=Path, help="a finished run, e.g. runs/workshop")
     parser.add_argument("dest", nargs="?", type=Path, help="default: results/<the run folder's name>/")
+    parser.add_argument("--allow-incomplete", action="store_true",
+                        help="publish a run whose notebooks failed or did not finish (the index and README say so)")
     parser.add_argument("--readme", action="store_true", help="rewrite README.md's results section")
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md's section is stale")
     args = parser.parse_args(argv)
@@ -279,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.run_dir:
         dest = args.dest or RESULTS_DIR / run_profile(args.run_dir)
         try:
-            out = publish(args.run_dir, dest)
+            out = publish(args.run_dir, dest, allow_incomplete=args.allow_incomplete)
         except (FileNotFoundError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

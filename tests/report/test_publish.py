@@ -183,3 +183,20 @@ def test_the_readme_section_is_what_the_committed_results_generate():
         pytest.skip("no run published in results/ yet (make publish RUN=runs/workshop)")
     assert pub.readme_section(pub.README.read_text()) == pub.results_section(), \
         "README.md's results section is stale: run `python -m casestudy.report.publish --readme`"
+
+
+def test_an_incomplete_run_is_refused_unless_allowed_and_then_says_so(run, tmp_path):
+    path = run / "report" / "04_detect.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["papermill"] = {"status": "completed"}
+    nb.cells[2].metadata["papermill"] = {"status": "running"}
+    nb.cells[2].outputs = []
+    nbformat.write(nb, path)
+    with pytest.raises(pub.IncompleteRun, match="04_detect: cell 3: did not finish"):
+        pub.publish(run, tmp_path / "results" / "smoke")
+    assert not (tmp_path / "results").exists()
+    assert pub.main([str(run), str(tmp_path / "results" / "smoke")]) == 2
+    dest = pub.publish(run, tmp_path / "results" / "smoke", allow_incomplete=True)
+    assert "04_detect failed at cell 3: did not finish" in (dest / "report" / "index.html").read_text()
+    section = pub.results_section(tmp_path / "results", tmp_path)
+    assert "**This run is incomplete:** 04_detect stopped at cell 3: did not finish" in section
