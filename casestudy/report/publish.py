@@ -174,8 +174,9 @@ def published(results_dir: Path = RESULTS_DIR) -> list[Path]:
 
 
 def cell(text: Any) -> str:
-    """Text fit for a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+    """Text fit for a Markdown table cell (GitHub would read two dollar signs as math)."""
+    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("$", "\\$")
+            .replace("\n", " ").strip())
 
 
 def minutes(seconds: float) -> str:
@@ -198,11 +199,12 @@ def run_section(run: Path, base: Path) -> list[str]:
         meta.append(f"commit `{info['commit']}`")
     if info.get("machine", "unknown") != "unknown":
         meta.append(info["machine"])
+    lines += [f"From [`{rel(run)}/`]({rel(run)}/): {', '.join(meta)}. "
+              f"[The report's index]({rel(report / INDEX)}) and each executed notebook are there."]
     if timings:
-        meta.append(f"{minutes(sum(timings.values()))} of notebooks ("
-                    + ", ".join(f"{k[:2]} {minutes(v)}" for k, v in sorted(timings.items())) + ")")
-    lines += [f"From [`{rel(run)}/`]({rel(run)}/) ({'; '.join(meta)}); "
-              f"[the report's index]({rel(report / INDEX)}) and each executed notebook are there.", ""]
+        lines[-1] += (f" The notebooks ran {minutes(sum(timings.values()))}: "
+                      + ", ".join(f"{k[:2]} {minutes(v)}" for k, v in sorted(timings.items())) + ".")
+    lines.append("")
 
     stopped = {nb.stem: problem for nb in notebooks
                if (problem := notebook_error(nbformat.read(nb, as_version=4)))}

@@ -140,12 +140,12 @@ def test_readme_section_embeds_the_key_figures_and_the_headline_table(run, tmp_p
     for notebook, function, alt in pub.KEY_FIGURES:
         link = f"results/smoke/report/{notebook}.ipynb"
         assert f"[![{alt}](results/smoke/report/figures/{notebook}/{function}.png)]({link})" in section
-    assert "| [03_cost](results/smoke/report/03_cost.ipynb) | Collection at gpt-4o | $0.019 |" in section
+    assert "| [03_cost](results/smoke/report/03_cost.ipynb) | Collection at gpt-4o | \\$0.019 |" in section
     assert "|  | This run \\| measured | 0.06 device-hours in runs/smoke |" in section
     assert "|  | targets | 1 met, 0 missed, 1 without a target |" in section
     assert "| [04_detect](results/smoke/report/04_detect.ipynb) | watermark p-value | p = 1.7e-13 (200 queries) |" in section
-    assert "[the report's index](results/smoke/report/index.html)" in section
-    assert "00 6 s, 03 4 s, 04 2.6 min" in section
+    assert "[The report's index](results/smoke/report/index.html)" in section
+    assert "The notebooks ran 2.8 min: 00 6 s, 03 4 s, 04 2.6 min." in section
     assert "/tmp/" not in section and str(tmp_path) not in section
 
     readme = repo / "README.md"
