@@ -348,8 +348,10 @@ def headline(metrics: dict[str, Any]) -> dict[str, str]:
             f"{teacher['accuracy']:.0%} / {public.get('accuracy', float('nan')):.0%} of {teacher['n']} held-out prompts")
     best = by_name.get(metrics.get("best_student") or "")
     if best and "skill" in best:
-        lines[f"best student ({best['name']})"] = (f"{best['skill']['accuracy']:.0%}, "
-                                                   f"{best['skill']['copied_share']:.0%} of the skill gain copied")
+        copied = best["skill"].get("copied_share")
+        lines[f"best student ({best['name']})"] = (
+            f"{best['skill']['accuracy']:.0%}, " + (f"{copied:.0%} of the skill gain copied" if copied is not None
+                                                     else "no skill gain to copy (teacher not above the public model)"))
     if CONTROL in by_name and "skill" in by_name[CONTROL]:
         lines["control student"] = f"{by_name[CONTROL]['skill']['accuracy']:.0%}"
     return lines

@@ -124,3 +124,10 @@ def test_headline_names_the_teacher_the_best_student_and_the_control():
     assert distill.headline(metrics) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
                                          "best student (topk)": "85%, 94% of the skill gain copied",
                                          "control student": "15%"}
+
+
+def test_headline_when_the_teacher_has_no_gain_to_copy():
+    metrics = {"skill_family": "arithmetic", "best_student": "sft", "teacher_skill": {"accuracy": 0.0, "n": 2},
+               "students": [{"name": "public", "skill": {"accuracy": 0.0}},
+                            {"name": "sft", "skill": {"accuracy": 0.0, "copied_share": None}}]}
+    assert distill.headline(metrics)["best student (sft)"] == "0%, no skill gain to copy (teacher not above the public model)"
