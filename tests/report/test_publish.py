@@ -200,3 +200,18 @@ def test_an_incomplete_run_is_refused_unless_allowed_and_then_says_so(run, tmp_p
     assert "04_detect failed at cell 3: did not finish" in (dest / "report" / "index.html").read_text()
     section = pub.results_section(tmp_path / "results", tmp_path)
     assert "**This run is incomplete:** 04_detect stopped at cell 3: did not finish" in section
+
+
+def test_the_key_and_headline_figures_are_drawn_by_the_notebooks_as_they_are():
+    """A renamed plot function or a notebook that stops drawing a key figure fails here, not in the README."""
+    import jupytext
+
+    from casestudy.paths import NOTEBOOKS_DIR
+    from casestudy.report.clean import PLOT_CALL, figure_functions
+    from casestudy.report.html import HEADLINE_FIGURES
+
+    wanted = {(nb, fn) for nb, fn, _ in pub.KEY_FIGURES} | set(HEADLINE_FIGURES.items())
+    for notebook, function in sorted(wanted):
+        assert function in figure_functions(), function
+        cells = jupytext.read(NOTEBOOKS_DIR / f"{notebook}.py").cells
+        assert any(function in PLOT_CALL.findall(c.source) for c in cells if c.cell_type == "code"), (notebook, function)
