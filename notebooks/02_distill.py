@@ -120,11 +120,13 @@ plots.training_curves(curves);
 # gives each model's accuracy with its exact (Clopper-Pearson) 95% interval, the **share of
 # the provider's skill gain it copied**, (student - its untrained start) / (teacher - public
 # model), the exact McNemar test against its control student on the same prompts, and how
-# often it answers in the teacher's own format: a student can copy the format and not the skill.
+# often it answers in the teacher's own format (a student can copy the format and not the skill),
+# and its cross-entropy on the teacher's held-out answers (nats per token: how close it came to
+# the teacher's whole text, every family included).
 
 # %%
 evals, graded = stage.evaluate_all(results, data, students_dir, out / "eval", max_new_tokens, device)
-skill = stage.skill_table(graded, plans, results)
+skill = stage.skill_table(graded, plans, results, evals)
 skill.round(3)
 
 # %%

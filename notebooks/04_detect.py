@@ -75,11 +75,13 @@ stage.suspects_table(distill)
 # deployment's unwatermarked outputs (`control`), and not trained at all (`public`, the public
 # model itself). Each one is started behind the
 # same OpenAI-compatible server, without a watermark of its own, and asked the same
-# questions through the `openai` client.
+# questions through the `openai` client. The questions are open prompts, held-out ones first:
+# a worked addition leaves the model next to no choice of token, so the watermark (and any
+# trace of it in a student) lives in open text, and the investigator asks for open text.
 
 # %%
 watermark_queries, probe_queries, probes = stage.query_sets(num_queries, query_max_tokens, query_temperature,
-                                                            probe_max_tokens, seed)
+                                                            probe_max_tokens, seed, distill["skill_family"])
 conversations = watermark_queries.conversations
 student_answers = {name: ask_model(name, path, {"watermark": watermark_queries, "probes": probe_queries}, out, seed,
                                    device) for name, path in students.items()}
@@ -113,12 +115,12 @@ pd.Series(calib, name=f"wrong keys on '{suspect}'").to_frame()
 #
 # How much of the training data must carry the watermark before the test sees it? Here
 # the distiller's data is a mix of the watermarked collection and the control collection
-# (same prompts, no watermark); one student is trained per share, with the same recipe, and
-# queried like the others.
+# (same prompts, no watermark), open prompts only (where the watermark lives); one student is
+# trained per share, with the same recipe, and queried like the others.
 
 # %%
 recipe = stage.DoseRecipe(dose_records, dose_steps, dose_start, dose_lr, dose_batch_size, dose_train_layers, seed, device)
-main_train, control_train = stage.train_splits(run)
+main_train, control_train = stage.train_splits(run, distill["skill_family"])
 dose_answers, total = stage.dose_answers(main_train, control_train, dose_shares, recipe, out, watermark_queries)
 dose = stage.dose_table(tokenizer, conversations, dose_answers, scorer, num_queries, alpha)
 dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]]

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from markupsafe import escape  # what jinja2 uses for the index page
 
+from casestudy.paths import REPO_ROOT
+from casestudy.report.publish import folder_size, publish, results_section
 from casestudy.report.runner import list_notebooks
 
 STAGES = ["collect", "distill", "cost", "detect"]
 
 
 @pytest.mark.slow
-def test_smoke_profile_produces_the_report():
+def test_smoke_profile_produces_the_report(tmp_path):
     runs = Path(os.environ["CASESTUDY_RUNS"])  # a fresh folder per test session (conftest.py)
     proc = subprocess.run([sys.executable, "-m", "casestudy.report", "--profile", "smoke"],
                           capture_output=True, text=True, timeout=1800)
@@ -33,3 +35,15 @@ def test_smoke_profile_produces_the_report():
             assert label in index and str(escape(str(value))) in index
     timings = json.loads((runs / "smoke" / "timings.json").read_text())
     assert set(timings) == {nb.stem for nb in list_notebooks()}
+    # each stage's headline figure inline; executed notebooks without widgets, progress walls or this machine's paths
+    for figure in ["01_collect/throughput_and_bill", "02_distill/skill", "04_detect/radioactivity"]:
+        assert f'<img src="figures/{figure}.png"' in index and (report / "figures" / f"{figure}.png").is_file()
+    for notebook in report.glob("*.ipynb"):
+        text = notebook.read_text()
+        assert "widget-view+json" not in text and "it/s]" not in text, notebook.name
+        assert str(runs) not in text and str(REPO_ROOT) not in text, notebook.name
+    # and it publishes: a few MB, the README section naming its figures
+    dest = publish(runs / "smoke", tmp_path / "results" / "smoke")
+    count, size = folder_size(dest)
+    assert size < 10e6, f"published smoke run is {size / 1e6:.1f} MB"
+    assert "04_detect/radioactivity.png" in results_section(tmp_path / "results", tmp_path)

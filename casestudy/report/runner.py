@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,37 @@ from casestudy.paths import NOTEBOOKS_DIR
 from casestudy.profiles import Profile, check_overrides, notebook_parameters
 
 KERNEL = "python3"
+# The kernels' environment: no progress bars written to stderr (hundreds of lines in an
+# executed notebook; tqdm's notebook widgets ignore this and are dropped by report.clean),
+# no "Loading weights" bars, library logging at ERROR ("Removed shared tensor ... while
+# saving" and the like), and no debugger warning at kernel start.
+KERNEL_ENV = {
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "ACCELERATE_LOG_LEVEL": "ERROR",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+# The kernel's own log at ERROR: ipykernel warns on every start that it "is running over
+# TCP without encryption" (a local kernel, talking to its own runner).
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
+@contextmanager
+def kernel_environment(env: dict[str, str] = KERNEL_ENV):
+    """Set `env` for the kernels started inside the block (they inherit os.environ); restore after."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @dataclass
@@ -99,10 +132,11 @@ def run_notebooks(
         tqdm.write(f"▶ {notebook.name}  {params}")
         start = time.perf_counter()
         try:
-            papermill.execute_notebook(
-                str(notebook), str(run.output), parameters=params, kernel_name=KERNEL,
-                cwd=str(notebooks_dir), progress_bar=True,
-            )
+            with kernel_environment():
+                papermill.execute_notebook(
+                    str(notebook), str(run.output), parameters=params, kernel_name=KERNEL,
+                    cwd=str(notebooks_dir), progress_bar={"disable": False}, extra_arguments=KERNEL_ARGS,
+                )
         except PapermillExecutionError as err:
             run.error = describe_failure(run.output, err)
         except Exception as err:  # a dead kernel or a bad notebook file, not a failing cell

@@ -49,10 +49,15 @@ def suspects_table(distill: dict) -> pd.DataFrame:
 
 
 def query_sets(num_queries: int, max_tokens: int, temperature: float, probe_max_tokens: int,
-               seed: int) -> tuple[QuerySet, QuerySet, list[dict]]:
-    """The watermark queries (held-out prompts first), the identity probes (greedy), and the probe rows."""
+               seed: int, skill_family: str | None = None) -> tuple[QuerySet, QuerySet, list[dict]]:
+    """The watermark queries (held-out prompts first), the identity probes (greedy), and the probe rows.
+
+    The watermark can only show where the model had a choice: the skill's worked answers are
+    near-forced token by token, so the investigator queries with open prompts (`skill_family` left out).
+    """
     probes = probe_rows()
-    watermark = QuerySet(query_conversations(load_prompts(), num_queries, seed), max_tokens, temperature)
+    open_prompts = [p for p in load_prompts() if p.family != skill_family]
+    watermark = QuerySet(query_conversations(open_prompts, num_queries, seed), max_tokens, temperature)
     probe = QuerySet([[{"role": "user", "content": p["question"]}] for p in probes], probe_max_tokens, 0.0)
     return watermark, probe, probes
 
@@ -97,9 +102,12 @@ class DoseRecipe:
                       kind="dose", progress=False)
 
 
-def train_splits(run: Path) -> tuple[list[dict], list[dict]]:
-    """The train split of the watermarked (main) and clean (control) collections."""
-    split = lambda arm: [r for r in read_records(Path(run) / "collect" / arm) if r["split"] == "train"]
+def train_splits(run: Path, skill_family: str | None = None) -> tuple[list[dict], list[dict]]:
+    """The train split of the watermarked (main) and clean (control) collections, open prompts only
+    (`skill_family` left out: its near-forced answers carry next to no watermark, so a dose is measured
+    in the text where the watermark lives)."""
+    split = lambda arm: [r for r in read_records(Path(run) / "collect" / arm)
+                         if r["split"] == "train" and r["family"] != skill_family]
     return split("main"), split("control")
 
 

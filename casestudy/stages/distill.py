@@ -173,14 +173,15 @@ def opening(text: str, words: int = 3) -> str:
 
 
 def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results: dict[str, TrainResult],
-                family: str = SKILL_FAMILY) -> pd.DataFrame:
+                evals: dict[str, dict] | None = None, family: str = SKILL_FAMILY) -> pd.DataFrame:
     """Per model on the skill's held-out prompts: accuracy with its exact 95% interval, the share
-    of the provider's skill gain it copied, the exact McNemar test against its control, and how
-    often it answers in the teacher's format (a student can copy the format without the skill)."""
+    of the provider's skill gain it copied, the exact McNemar test against its control, how
+    often it answers in the teacher's format (a student can copy the format without the skill),
+    and its cross-entropy on the teacher's held-out answers (from `evals`)."""
     rows = [g for g in graded if g["family"] == family and g["correct"] is not None]
     if not rows:
         return pd.DataFrame(columns=["model", "start", "params", "trained", "n", "correct", "accuracy", "ci_low", "ci_high",
-                                     "copied_share", "vs_control", "mcnemar_p", "teacher_format"])
+                                     "copied_share", "vs_control", "mcnemar_p", "teacher_format", "heldout_ce"])
     by_model = {m: {g["prompt_id"]: g for g in rows if g["model"] == m} for m in dict.fromkeys(g["model"] for g in rows)}
     teacher_format = Counter(opening(g["completion"]) for g in by_model.get(TEACHER, {}).values()).most_common(1)
     signature = teacher_format[0][0] if teacher_format else None
@@ -204,7 +205,8 @@ def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results:
                     "copied_share": (k / n - start_acc) / gain if plan and plan.trained and gain > 0 else float("nan"),
                     "vs_control": control or "", "mcnemar_p": test["p_value"] if test else float("nan"),
                     "teacher_format": sum(opening(g["completion"]) == signature for g in answers.values()) / n
-                    if signature else float("nan")})
+                    if signature else float("nan"),
+                    "heldout_ce": (evals or {}).get(model, {}).get("heldout_ce", float("nan"))})
     return pd.DataFrame(out)
 
 
@@ -348,8 +350,10 @@ def headline(metrics: dict[str, Any]) -> dict[str, str]:
             f"{teacher['accuracy']:.0%} / {public.get('accuracy', float('nan')):.0%} of {teacher['n']} held-out prompts")
     best = by_name.get(metrics.get("best_student") or "")
     if best and "skill" in best:
-        lines[f"best student ({best['name']})"] = (f"{best['skill']['accuracy']:.0%}, "
-                                                   f"{best['skill']['copied_share']:.0%} of the skill gain copied")
+        copied = best["skill"].get("copied_share")
+        lines[f"best student ({best['name']})"] = (
+            f"{best['skill']['accuracy']:.0%}, " + (f"{copied:.0%} of the skill gain copied" if copied is not None
+                                                     else "no skill gain to copy (teacher not above the public model)"))
     if CONTROL in by_name and "skill" in by_name[CONTROL]:
         lines["control student"] = f"{by_name[CONTROL]['skill']['accuracy']:.0%}"
     return lines

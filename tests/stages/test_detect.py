@@ -68,3 +68,13 @@ def test_traffic_summary_summary_table_metrics_and_headline():
     assert metrics["targets"][0] == {"check": "fully watermarked dose student", "measured": "p = 1.00e-13", "met": True}
     line = detect.headline(FINAL, dose(1e-13), CALIB, RATES, seen, "topk", 16, 0.01)
     assert line["watermark p (topk, 16 queries)"] == "2.00e-03" and line["traffic detector AUC"] == "1.00"
+
+
+def test_watermark_queries_are_open_prompts_when_the_skill_is_named():
+    from casestudy.distiller.collect.prompts import load_prompts
+    skill_texts = {p.text for p in load_prompts() if p.family == "arithmetic"}
+    watermark, probes, rows = detect.query_sets(300, 8, 1.0, 8, seed=0, skill_family="arithmetic")
+    asked = {c[-1]["content"] for c in watermark.conversations}
+    assert len(asked) == 300 and not asked & skill_texts and len(probes.conversations) == len(rows)
+    everything, _, _ = detect.query_sets(300, 8, 1.0, 8, seed=0)
+    assert {c[-1]["content"] for c in everything.conversations} & skill_texts  # without the name, sums are asked too

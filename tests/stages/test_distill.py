@@ -51,7 +51,8 @@ def graded(right: dict[str, int], n: int = 40, formats: dict[str, str] | None = 
 def skill_of(right, formats=None, **plan_args):
     plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, **plan_args)
     results = {name: SimpleNamespace(params=134_515_008) for name in plans}
-    return distill.skill_table(graded(right, formats=formats), plans, results), plans
+    evals = {name: {"heldout_ce": 1.5} for name in plans}
+    return distill.skill_table(graded(right, formats=formats), plans, results, evals), plans
 
 
 def test_skill_table_measures_the_copied_share_against_the_start_and_the_control():
@@ -66,6 +67,7 @@ def test_skill_table_measures_the_copied_share_against_the_start_and_the_control
     assert rows.loc["topk", "mcnemar_p"] == pytest.approx(2 * 0.5**28)
     assert rows.loc["topk", "teacher_format"] == 1.0 and rows.loc["control", "teacher_format"] == 0.0
     assert pd_isnan(rows.loc["public", "copied_share"]) and pd_isnan(rows.loc["teacher", "mcnemar_p"])
+    assert rows.loc["topk", "heldout_ce"] == 1.5 and pd_isnan(rows.loc["teacher", "heldout_ce"])
 
 
 def pd_isnan(value) -> bool:
@@ -124,3 +126,10 @@ def test_headline_names_the_teacher_the_best_student_and_the_control():
     assert distill.headline(metrics) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
                                          "best student (topk)": "85%, 94% of the skill gain copied",
                                          "control student": "15%"}
+
+
+def test_headline_when_the_teacher_has_no_gain_to_copy():
+    metrics = {"skill_family": "arithmetic", "best_student": "sft", "teacher_skill": {"accuracy": 0.0, "n": 2},
+               "students": [{"name": "public", "skill": {"accuracy": 0.0}},
+                            {"name": "sft", "skill": {"accuracy": 0.0, "copied_share": None}}]}
+    assert distill.headline(metrics)["best student (sft)"] == "0%, no skill gain to copy (teacher not above the public model)"

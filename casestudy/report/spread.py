@@ -1,0 +1,142 @@
+"""Run-to-run spread of the headline figures: the same profile under several seeds.
+
+    python -m casestudy.report.spread --profile workshop --seeds 0 1 2
+
+Seed 0 is the profile's own run (`runs/<profile>/`, run first if missing); every other seed
+runs into `runs/seed<N>/<profile>/`. With `--reuse-collection` (the default) the other seeds
+copy seed 0's collection and rerun notebooks 02 to 04 only: what varies is the students'
+initialisation and data order, the investigator's queries and the dose mixes, which is where
+the spread of the p-values came from; `--fresh-collection` reruns notebook 01 too (the
+prompts chosen, the answers sampled and the watermark key change with the seed). The table
+of figures per seed and its summary go to `runs/<profile>-spread.csv` and `.txt`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from casestudy.artifacts import read_metrics
+from casestudy.paths import run_dir, runs_dir
+from casestudy.profiles import get_profile
+from casestudy.report.runner import run_notebooks
+
+AFTER_COLLECTION = ["02_distill", "03_cost", "04_detect"]
+
+
+def seed_run(profile: str, seed: int) -> Path:
+    return run_dir(profile) if seed == 0 else seed_runs_dir(seed) / profile
+
+
+def seed_runs_dir(seed: int) -> Path:
+    return runs_dir() / f"seed{seed}"
+
+
+def headline_figures(run: Path) -> dict[str, Any]:
+    """The figures a claim rests on, read from one run's metrics.json files."""
+    distill, detect = read_metrics(run / "distill"), read_metrics(run / "detect")
+    students = {s["name"]: s for s in distill["students"]}
+    skill = lambda name: (students.get(name, {}).get("skill") or {})
+    best = distill.get("best_student")
+    radio = {r["model"]: r["p_value"] for r in detect["radioactivity"]}
+    dose = {d["watermarked_share"]: d["p_value"] for d in detect["dose"]}
+    return {
+        "teacher skill accuracy": (distill.get("teacher_skill") or {}).get("accuracy"),
+        "public model skill accuracy": skill("public").get("accuracy"),
+        "best student": best,
+        "best student skill accuracy": skill(best).get("accuracy"),
+        "copied share": skill(best).get("copied_share"),
+        "control skill accuracy": skill("control").get("accuracy"),
+        "McNemar p vs control": skill(best).get("mcnemar_p"),
+        "watermark p, main suspect": radio.get(detect["suspect"]),
+        "watermark p, fully watermarked dose": dose.get(1.0),
+        "watermark p, control": radio.get("control"),
+    }
+
+
+def spread_table(figures: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    """One row per seed, one column per figure."""
+    return pd.DataFrame.from_dict(figures, orient="index").rename_axis("seed")
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per numeric figure: min, median, max over seeds; p-values also as log10 (their spread is in orders)."""
+    rows = []
+    for column in table.columns:
+        values = pd.to_numeric(table[column], errors="coerce").dropna()
+        if values.empty:
+            continue
+        row = {"figure": column, "seeds": len(values), "min": values.min(), "median": values.median(),
+               "max": values.max()}
+        if " p" in column and (values > 0).all():
+            row["log10 range"] = f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("figure")
+
+
+def prepare_seed(profile: str, seed: int, reuse_collection: bool) -> None:
+    """Make the seed's run folder; with `reuse_collection`, a copy of seed 0's collection."""
+    target = seed_run(profile, seed)
+    if reuse_collection and not (target / "collect").is_dir():
+        source = run_dir(profile) / "collect"
+        if not (source / "metrics.json").is_file():
+            raise FileNotFoundError(f"seed 0's collection {source} is missing: run the profile first")
+        shutil.copytree(source, target / "collect")
+
+
+def run_seed(profile: str, seed: int, reuse_collection: bool) -> bool:
+    """Run one seed's notebooks; True when every notebook succeeded."""
+    prepare_seed(profile, seed, reuse_collection)
+    base = runs_dir()
+    if seed != 0:  # the kernels papermill starts inherit this, so the notebooks write there
+        os.environ["CASESTUDY_RUNS"] = str(seed_runs_dir(seed).resolve())
+    try:
+        only = AFTER_COLLECTION if reuse_collection and seed != 0 else None
+        result = run_notebooks(get_profile(profile), run_dir(profile) / "report", [f"seed={seed}"], only)
+    finally:
+        os.environ["CASESTUDY_RUNS"] = str(base.resolve())
+    return result.failed is None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m casestudy.report.spread", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="workshop")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--reuse-collection", dest="reuse", action="store_true", default=True)
+    group.add_argument("--fresh-collection", dest="reuse", action="store_false")
+    parser.add_argument("--summarise-only", action="store_true", help="only gather the seeds' finished runs")
+    args = parser.parse_args(argv)
+    base = runs_dir()
+    figures = {}
+    for seed in args.seeds:
+        run = seed_run(args.profile, seed)
+        if not args.summarise_only and not (run / "detect" / "metrics.json").is_file():
+            if not run_seed(args.profile, seed, args.reuse):
+                print(f"seed {seed} failed: see {run / 'report'}", file=sys.stderr)
+                return 1
+        if (run / "detect" / "metrics.json").is_file():
+            figures[seed] = headline_figures(run)
+    if not figures:
+        print("no finished run to summarise", file=sys.stderr)
+        return 1
+    table = spread_table(figures)
+    out = base / f"{args.profile}-spread"
+    table.to_csv(out.with_suffix(".csv"))
+    text = ("Run-to-run spread\n\n" + table.to_string(float_format="{:.3g}".format) + "\n\n"
+            + summary(table).to_string(float_format="{:.3g}".format) + "\n")
+    out.with_suffix(".txt").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The seed-spread command gathers the headline figures of finished runs and summarises them."""
+
+import pytest
+
+from casestudy.artifacts import write_metrics
+from casestudy.report import spread
+
+
+def fake_run(run, best_acc, suspect_p, dose_p):
+    write_metrics(run / "distill", {
+        "best_student": "sft", "teacher_skill": {"accuracy": 0.9},
+        "students": [{"name": "public", "skill": {"accuracy": 0.05}},
+                     {"name": "sft", "skill": {"accuracy": best_acc, "copied_share": (best_acc - 0.05) / 0.85,
+                                               "mcnemar_p": 1e-20}},
+                     {"name": "control", "skill": {"accuracy": 0.06}}]}, {})
+    write_metrics(run / "detect", {
+        "suspect": "sft", "radioactivity": [{"model": "sft", "p_value": suspect_p}, {"model": "control", "p_value": 0.4}],
+        "dose": [{"watermarked_share": 0.0, "p_value": 0.5}, {"watermarked_share": 1.0, "p_value": dose_p}]}, {})
+
+
+def test_figures_per_seed_and_their_summary(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    for seed, (acc, p, dose) in enumerate([(0.8, 1e-3, 1e-12), (0.75, 1e-5, 1e-9), (0.85, 1e-4, 1e-13)]):
+        fake_run(spread.seed_run("workshop", seed), acc, p, dose)
+    assert spread.seed_run("workshop", 0) == tmp_path / "workshop"
+    assert spread.seed_run("workshop", 2) == tmp_path / "seed2" / "workshop"
+    figures = {s: spread.headline_figures(spread.seed_run("workshop", s)) for s in range(3)}
+    assert figures[1]["best student skill accuracy"] == 0.75 and figures[2]["watermark p, fully watermarked dose"] == 1e-13
+    assert figures[0]["copied share"] == pytest.approx(0.75 / 0.85) and figures[0]["watermark p, control"] == 0.4
+    table = spread.summary(spread.spread_table(figures))
+    assert table.loc["best student skill accuracy", "min"] == 0.75 and table.loc["best student skill accuracy", "max"] == 0.85
+    assert table.loc["watermark p, main suspect", "log10 range"] == "-5.0 to -3.0"
+    assert "best student" not in table.index  # a name, not a figure
+
+
+def test_summarise_only_writes_the_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    fake_run(spread.seed_run("workshop", 0), 0.8, 1e-3, 1e-12)
+    assert spread.main(["--profile", "workshop", "--seeds", "0", "1", "--summarise-only"]) == 0
+    assert (tmp_path / "workshop-spread.csv").is_file() and "copied share" in capsys.readouterr().out
+
+
+def test_a_reused_collection_needs_seed_zero(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run the profile first"):
+        spread.prepare_seed("workshop", 1, reuse_collection=True)
+    write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+    spread.prepare_seed("workshop", 1, reuse_collection=True)
+    assert (tmp_path / "seed1" / "workshop" / "collect" / "metrics.json").is_file()
