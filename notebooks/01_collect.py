@@ -45,6 +45,7 @@ base_url = ""                   # empty: start the local provider; else any Open
 model = ""                      # the endpoint's model name (ignored for the local provider)
 api_key_env = "OPENAI_API_KEY"  # NAME of the environment variable holding that endpoint's key
 prompt_file = ""                # empty: data/prompts/prompts.jsonl
+source = "live"                 # "live": serve and collect; "frozen": unpack data/frozen/<profile>-collect.tar.xz (checked)
 
 # %%
 import time
