@@ -323,7 +323,7 @@ def source_text(metrics: dict[str, Any]) -> str:
         return ""
     rebuilt = source.get("teacher_rebuilt")
     teacher = ("" if rebuilt is None else " The provider's post-trained teacher (for notebook 04's probe of the "
-               "deployed teacher) was rebuilt here from the same recipe" +
+               "deployed teacher) was built from the same recipe on this machine (or taken from its cache)" +
                (", with the archive's fingerprint." if rebuilt["same_as_archive"] else
                 f": its fingerprint {rebuilt['fingerprint']} differs from the archive's "
                 f"{source.get('teacher_fingerprint')} (another device or dtype), so its answers may differ a little."))
