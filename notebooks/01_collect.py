@@ -45,6 +45,7 @@ base_url = ""                   # empty: start the local provider; else any Open
 model = ""                      # the endpoint's model name (ignored for the local provider)
 api_key_env = "OPENAI_API_KEY"  # NAME of the environment variable holding that endpoint's key
 prompt_file = ""                # empty: data/prompts/prompts.jsonl
+source = "live"                 # "live": serve and collect; "frozen": unpack data/frozen/<profile>-collect.tar.xz (checked)
 
 # %%
 import time
@@ -230,3 +231,35 @@ else:
 # %%
 display(Markdown(stage.summary_text(metrics, top_logprobs, flagship, out / "main")))
 targets_table(metrics["targets"])
+
+# %% [markdown]
+# ## Try it · another endpoint
+#
+# **Question.** What does a distiller get from a server that is not ours, and what does it lose?
+#
+# **Change.** `base_url`, `model` and `api_key_env` in the parameters cell: for instance a
+# llama.cpp server (`llama-server -m model.gguf --port 8080`, then `base_url =
+# "http://127.0.0.1:8080/v1"`) or vLLM, with the key in the environment variable you name
+# (`export MY_KEY=...` before starting JupyterLab; never the key itself in the notebook).
+# From a shell: `make report PROFILE=smoke SET="01_collect.base_url=http://127.0.0.1:8080/v1
+# 01_collect.model=mine 01_collect.api_key_env=MY_KEY"`. Only use an endpoint whose terms of
+# service allow it: collecting outputs to train a competing model is exactly what most
+# commercial terms forbid.
+#
+# **Look for.** Section 2 reports no control arm and section 6 no ledger: the operator keeps
+# those. Does the endpoint return `top_logprobs` (section 4), and how many? What do
+# throughput and the bill (section 5) look like against the local provider's?
+
+# %% [markdown]
+# ## Try it · what the logprobs and the concurrency buy
+#
+# **Question.** How much faster is a collection with more requests in flight, and what is lost
+# when the API gives no logprobs?
+#
+# **Change.** `concurrency = 1` (then 16 again), and separately `top_logprobs = 0`, in the
+# smoke profile (a few minutes each). With the frozen collection (`source = "frozen"`) these
+# parameters must stay the profile's: set `source = "live"` to collect again.
+#
+# **Look for.** Completion tokens/s in section 5 (the provider batches what is in flight), and
+# the top-k table of section 4. Carry the `top_logprobs = 0` collection into notebook 02: what
+# is left of the difference between the `sft` and `topk` students?

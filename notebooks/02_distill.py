@@ -190,3 +190,30 @@ write_metrics(out, metrics, headline)
 params = stage.fingerprint_params(globals())
 mark_fresh(out, fingerprint(params, data.input_files(collect)), params)
 pd.Series(headline, name="headline").to_frame()
+
+# %% [markdown]
+# ## Try it · are the logprobs worth asking for?
+#
+# **Question.** Does the student trained on the teacher's top-k logprobs copy more of the
+# provider's skill than the one trained on the sampled text alone?
+#
+# **Change.** `topk_alpha` (the weight of the top-k KL: `0.0` is plain fine-tuning on the text,
+# `1.0` the KL alone), in the parameters cell or for this notebook alone:
+# `.venv/bin/python -m casestudy.report --profile workshop --only 02_distill --set
+# 02_distill.topk_alpha=1.0` (notebook 01 must have run).
+#
+# **Look for.** Section 3: the skill accuracy, the share of the skill gain copied, and the exact
+# McNemar p against the control. Is the difference between `sft` and `topk` larger than the
+# interval around each accuracy?
+
+# %% [markdown]
+# ## Try it · how small can the copy be?
+#
+# **Question.** How much of the skill survives in a smaller student?
+#
+# **Change.** `size_curve = [0.5]` (the workshop profile sets `[]`) or `[0.25]`, and
+# `scratch_size = "5m"` against `""`: pruned starts keep a share of the public model's
+# parameters, the scratch student starts from random weights.
+#
+# **Look for.** The copied share against the student's parameters (section 3), and in notebook
+# 03 what each student cost to train. Where does the curve fall off?

@@ -236,3 +236,29 @@ metrics, headline = stage_metrics(cost, v3, r1, price_point, hw, inputs.message(
 write_metrics(out, metrics, headline)
 display(targets_table(metrics["targets"]))
 pd.Series(headline)
+
+# %% [markdown]
+# ## Try it · which assumption moves the headline?
+#
+# **Question.** Is a distilled copy cheap because the API is cheap, or because training is?
+#
+# **Change.** `headline_price` (e.g. `"deepseek-chat (V3)"` or `"o1"`, names from `data/prices.toml`),
+# then `gpu_hour_usd` and `gpu_utilisation`; this notebook runs in seconds:
+# `.venv/bin/python -m casestudy.report --profile workshop --only 03_cost --set
+# 03_cost.headline_price=o1`.
+#
+# **Look for.** Section 4's headline: which term (the collection's API bill or the students'
+# compute) dominates, and by how much does it move when you change one assumption at a time?
+
+# %% [markdown]
+# ## Try it · what counts as a cost claim?
+#
+# **Question.** DeepSeek's "$5.576M" and the R1 distillation estimate rest on stated
+# assumptions. Which ones matter most?
+#
+# **Change.** `v3_gpu_hour_usd`, `r1_reasoning_completion_tokens` (the assumed length of a
+# reasoning answer) and `r1_prompt_tokens`.
+#
+# **Look for.** Section 1's recomputed figures: which of them follow from the published numbers
+# alone, and which only from an assumption of ours? Write the sentence you would accept as
+# proof of a training cost.

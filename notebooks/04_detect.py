@@ -219,3 +219,46 @@ metrics = stage.stage_metrics(num_queries, main_suspect, final, calib, dose, ide
 headline = stage.headline(final, dose, calib, rates, seen, main_suspect, num_queries, alpha)
 write_metrics(out, metrics, headline)
 pd.Series(headline, name="headline").to_frame()
+
+# %% [markdown]
+# ## Try it · a quarter of the diet watermarked
+#
+# **Question.** A distiller mixes the provider's outputs with other data. Does the watermark
+# still show when only 25% of the training records carry it?
+#
+# **Change.** `dose_shares = [0.0, 0.25, 1.0]`:
+# `.venv/bin/python -m casestudy.report --profile workshop --only 04_detect --set
+# "04_detect.dose_shares=[0.0, 0.25, 1.0]"` (notebook 02 must have run).
+#
+# **Look for.** Section 2's dose table: the p-value at 25% against `alpha`, and whether the 0%
+# student stays non-significant. Then raise `num_queries`: how many queries does the 25%
+# student need before its p-value falls below `alpha`? (The radioactivity curves of section 1
+# show p against the number of queries.)
+
+# %% [markdown]
+# ## Try it · how many queries does the proof need?
+#
+# **Question.** How many answers must the provider obtain from a suspect before the test is
+# convincing, and how does that depend on the watermark's strength?
+#
+# **Change.** `num_queries` (lower, e.g. half the profile's). Further, for the bold: the
+# watermark's bias is the provider's setting (`WatermarkSettings.bias` in
+# `casestudy/provider/settings.py`, 2.0 by default); lower it for the main deployment in
+# `casestudy/scenario/deployments.py`, then collect again (`01_collect.source=live`) and rerun
+# 02 and 04. A weaker bias changes the teacher's text less and leaves a fainter trace.
+#
+# **Look for.** The curves of section 1: at how many queries does each suspect cross `alpha`
+# and `target_p`? Do the wrong keys (the calibration) stay uniform?
+
+# %% [markdown]
+# ## Try it · scrub harder
+#
+# **Question.** Section 5 dropped the records that name the teacher. What would a distiller do
+# next, and what would survive it?
+#
+# **Change.** Nothing to set: read section 5's table, then section 3's probes. Discuss: the
+# identity is gone, is the watermark? Would paraphrasing every answer with another model
+# remove it, and at what cost (notebook 03)?
+#
+# **Look for.** Which of the provider's tests (watermark, identity, traffic) is evidence a
+# court, a journalist or the distiller's own customers would accept, and which is a hint only.

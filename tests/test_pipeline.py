@@ -47,3 +47,30 @@ def test_smoke_profile_produces_the_report(tmp_path):
     count, size = folder_size(dest)
     assert size < 10e6, f"published smoke run is {size / 1e6:.1f} MB"
     assert "04_detect/radioactivity.png" in results_section(tmp_path / "results", tmp_path)
+
+
+@pytest.mark.slow
+def test_notebook_01_from_a_frozen_collection_of_the_smoke_run(tmp_path):
+    """Pack the smoke run's collect stage, run notebook 01 with `source` = the archive into
+    another run folder: no server, the data says where it came from, 02's inputs are unchanged."""
+    from casestudy.artifacts import fingerprint
+    from casestudy.scenario import frozen
+    from casestudy.stages.distill import Harvest
+
+    run = Path(os.environ["CASESTUDY_RUNS"]) / "smoke"
+    if not (run / "collect" / "metrics.json").is_file():
+        pytest.skip("needs the smoke run of test_smoke_profile_produces_the_report")
+    archive = frozen.pack(run, tmp_path / "smoke-collect.tar.xz")
+    other = tmp_path / "runs"
+    proc = subprocess.run([sys.executable, "-m", "casestudy.report", "--profile", "smoke", "--runs-dir", str(other),
+                           "--only", "01_collect", "--set", f"01_collect.source={archive}"],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    collect = other / "smoke" / "collect"
+    metrics = json.loads((collect / "metrics.json").read_text())
+    assert metrics["source"]["kind"] == "frozen" and metrics["source"]["archive"] == archive.name
+    assert metrics["records"] == json.loads((run / "collect" / "metrics.json").read_text())["records"]
+    assert "frozen collection" in (other / "smoke" / "report" / "index.html").read_text()
+    params = {"any": "parameters"}
+    assert (fingerprint(params, Harvest.input_files(None, collect))
+            == fingerprint(params, Harvest.input_files(None, run / "collect")))

@@ -5,10 +5,15 @@ server processes; the distiller collects the main arm while simulated ordinary c
 (scenario.customers) use the same API, then the control arm. The distiller itself only
 gets a base URL and an API key. An arm already complete for the same settings and prompts
 is not collected again; an interrupted one is resumed.
+
+With `source = "frozen"` (or the path of an archive) nothing is served or collected: a
+frozen collection (scenario.frozen) made by the same settings is checked and unpacked
+into `collect/`, and only the provider's post-training is rebuilt (cached) for notebook 04.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -18,10 +23,10 @@ from typing import Any
 from casestudy.aio import run_sync
 from casestudy.cost.prices import PricePoint, api_bill
 from casestudy.distiller.collect.collector import (CollectSettings, CollectSummary, collect_async, is_complete,
-                                                   read_manifest)
+                                                   prompts_hash, read_manifest)
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.provider.posttrain.tune import TuneSettings, tune_info
-from casestudy.scenario import deployments
+from casestudy.scenario import deployments, frozen
 from casestudy.scenario.customers import TrafficSettings, TrafficSummary, alongside
 from casestudy.targets import Target
 
@@ -52,8 +57,14 @@ class StageParams:
     model: str           # the endpoint's model name (local provider: its own)
     api_key_env: str     # NAME of the variable with the key of an external endpoint
     request_timeout_s: float
+    source: str          # "live" (serve and collect), "frozen" (data/frozen/<profile>-collect.tar.xz) or an archive path
 
     def __post_init__(self) -> None:
+        if self.source not in ("live", "frozen") and not self.source.endswith((".tar.xz", ".tar.gz", ".tar")):
+            raise ValueError(f"source must be 'live', 'frozen' or the path of a frozen archive (.tar.xz), "
+                             f"not {self.source!r}")
+        if self.source != "live" and self.base_url:
+            raise ValueError("a frozen collection replays the local provider: leave base_url empty")
         if self.control_prompts < 0 or self.traffic_accounts < 0:
             raise ValueError(f"control_prompts and traffic_accounts must be >= 0, got "
                              f"{self.control_prompts} and {self.traffic_accounts}")
@@ -94,6 +105,7 @@ class StageResult:
     traffic: TrafficSummary | None = None
     device: str = "unknown"
     endpoint: str = ""
+    frozen: dict[str, Any] | None = None            # the frozen archive used (its manifest), None when live
 
 
 def collect_settings(params: StageParams, base_url: str, model: str, key_env: str, endpoint: str) -> CollectSettings:
@@ -123,6 +135,8 @@ def run_collection(
     """Collect the main arm (with simulated traffic) and the control arm; skip what is complete."""
     collect_dir = Path(collect_dir)
     kwargs = dict(tokenizer=tokenizer, bill=bill, progress=progress, on_change="restart")
+    if params.source != "live":
+        return restore_frozen(params, prompts, collect_dir)
     if not params.local:
         return collect_external(params, prompts, collect_dir, **kwargs)
 
@@ -161,6 +175,73 @@ def run_collection(
                 result.traffic = simulated
             result.arms[arm] = ArmResult(arm, collect_dir / arm, summary, read_manifest(collect_dir / arm))
     return result
+
+
+# The parameters a frozen collection must share with the notebook's (the others, e.g. concurrency
+# or request_timeout_s, change how fast it was collected, not what).
+FROZEN_MATCH = ("seed", "teacher", "post_train", "post_train_steps", "skill_examples", "samples_per_prompt",
+                "max_tokens", "temperature", "eval_temperature", "top_logprobs", "control_prompts",
+                "traffic_accounts", "traffic_mean_gap_s", "base_url", "model")
+
+
+def frozen_archive(params: StageParams, collect_dir: Path) -> Path:
+    """The archive `source` names: "frozen" is the run's profile's (the run folder's name)."""
+    return frozen.archive_path(Path(collect_dir).parent.name) if params.source == "frozen" else Path(params.source)
+
+
+def check_frozen(meta: dict[str, Any], arm_manifests: dict[str, dict], params: StageParams,
+                 prompts: list[Prompt]) -> None:
+    """Refuse a frozen collection made with other settings or other prompts than the notebook's."""
+    made = meta.get("parameters", {})
+    differ = {k: (made.get(k), getattr(params, k)) for k in FROZEN_MATCH if made.get(k) != getattr(params, k)}
+    wanted = {"main": prompts, "control": prompts[: params.control_prompts]}
+    for arm, manifest in arm_manifests.items():
+        if manifest.get("prompts", {}).get("hash") != prompts_hash(wanted[arm]):
+            differ[f"{arm} prompts"] = (manifest.get("prompts", {}).get("count"), len(wanted[arm]))
+    if differ:
+        listed = ", ".join(f"{k}: archive {a!r}, notebook {b!r}" for k, (a, b) in differ.items())
+        raise frozen.FrozenError(f"the frozen collection was made by the '{meta.get('profile')}' profile with other "
+                                 f"settings ({listed}); run that profile (--profile {meta.get('profile')}) or "
+                                 "source='live'")
+
+
+def restore_frozen(params: StageParams, prompts: list[Prompt], collect_dir: Path) -> StageResult:
+    """Unpack a checked frozen collection into `collect_dir`; rebuild the provider's post-training (cached)."""
+    archive = frozen_archive(params, collect_dir)
+    frozen.verify_checksum(archive)
+    meta = frozen.read_manifest(archive)
+    check_frozen(meta, {arm: frozen.read_json_member(archive, f"{arm}/manifest.json")
+                        for arm in ("main", "control") if f"{arm}/manifest.json" in meta["files"]}, params, prompts)
+    meta = frozen.unpack(archive, collect_dir)
+    collected = json.loads((collect_dir / "metrics.json").read_text())
+    result = StageResult(device=collected.get("device", "unknown"), endpoint=collected.get("endpoint", ""),
+                         post_training=collected.get("post_training"), frozen={**meta, "metrics": collected})
+    for arm in ("main", "control"):
+        if (collect_dir / arm / "manifest.json").is_file():
+            result.arms[arm] = ArmResult(arm, collect_dir / arm, None, read_manifest(collect_dir / arm))
+    if params.post_train:
+        # Notebook 04 probes the deployed teacher: rebuild the provider's post-training here (cached).
+        provider = deployments.deployment(collect_dir, "main", params.teacher, params.tune_settings(), params.seed,
+                                          params.device, params.concurrency)
+        saved = deployments.load_deployment(collect_dir, "main")
+        if saved.watermark != provider.watermark:
+            raise frozen.FrozenError("the frozen collection's watermark settings are not this seed's")
+        saved.model_source = provider.model_source
+        deployments.save_deployment(collect_dir, "main", saved)
+        result.frozen["teacher_rebuilt"] = {"fingerprint": Path(provider.model_source).name,
+                                            "same_as_archive": Path(provider.model_source).name
+                                            == meta.get("teacher_fingerprint")}
+    return result
+
+
+def source_record(result: StageResult) -> dict[str, Any]:
+    """Which data the stage used: collected now, or the frozen archive (name, checksum, origin)."""
+    if result.frozen is None:
+        return {"kind": "live"}
+    meta = result.frozen
+    keys = ("profile", "packed_at", "device", "note", "teacher_fingerprint", "teacher_rebuilt")
+    return {"kind": "frozen", "archive": Path(meta["archive"]).name, "sha256": meta["sha256"],
+            **{k: meta[k] for k in keys if k in meta}}
 
 
 def post_training_record(folder: str) -> dict[str, Any]:
@@ -213,7 +294,9 @@ def stage_metrics(result: StageResult, params: StageParams, teacher_params: int,
         "endpoint": result.endpoint,
         "bill_usd": bills(main, price_points),
         "control": {**control, "bill_usd": bills(control, price_points)},
-        "traffic": result.traffic.table() if result.traffic else [],
+        "traffic": (result.traffic.table() if result.traffic
+                    else (result.frozen or {}).get("metrics", {}).get("traffic", [])),
+        "source": source_record(result),
         "post_training": result.post_training,
         "parameters": asdict(params),
         "stage_wall_seconds": round(time.time() - started, 1),
@@ -228,7 +311,26 @@ def headline(metrics: dict[str, Any], flagship: PricePoint) -> dict[str, str]:
         "records": f"{metrics['records']:,} (+{metrics['control']['records']:,} control)",
         "throughput": f"{metrics['tokens_per_second']:.1f} tokens/s on {metrics['device']}",
         "API bill": f"${metrics['bill_usd'][flagship.label]:.4f} at {flagship.label}",
+        **({"data": f"frozen collection {source['archive']} (SHA-256 {source['sha256'][:12]}…)"}
+           if (source := metrics.get("source", {})).get("kind") == "frozen" else {}),
     }
+
+
+def source_text(metrics: dict[str, Any]) -> str:
+    """Which data the notebook used, in one paragraph (empty for a live collection)."""
+    source = metrics.get("source", {})
+    if source.get("kind") != "frozen":
+        return ""
+    rebuilt = source.get("teacher_rebuilt")
+    teacher = ("" if rebuilt is None else " The provider's post-trained teacher (for notebook 04's probe of the "
+               "deployed teacher) was built from the same recipe on this machine (or taken from its cache)" +
+               (", with the archive's fingerprint." if rebuilt["same_as_archive"] else
+                f": its fingerprint {rebuilt['fingerprint']} differs from the archive's "
+                f"{source.get('teacher_fingerprint')} (another device or dtype), so its answers may differ a little."))
+    return (f"**Data: a frozen collection**, not collected now. `{source['archive']}` (SHA-256 "
+            f"`{source['sha256'][:16]}…`, checked) was packed on {source.get('packed_at', '?')} from a "
+            f"`{source.get('profile', '?')}` run on {source.get('device', '?')}; every figure below describes that "
+            f"collection (its times are that machine's).{teacher}\n\n")
 
 
 ARM_COLUMNS = ("records", "prompt_tokens", "completion_tokens", "wall_seconds", "tokens_per_second")
@@ -240,7 +342,8 @@ def arms_table(metrics: dict[str, Any]) -> dict[str, dict]:
 
 
 def collected_text(metrics: dict[str, Any]) -> str:
-    return (f"The distiller holds **{metrics['records']:,} records** ({metrics['prompt_tokens']:,} prompt and "
+    return source_text(metrics) + (
+            f"The distiller holds **{metrics['records']:,} records** ({metrics['prompt_tokens']:,} prompt and "
             f"{metrics['completion_tokens']:,} completion tokens), collected in {metrics['wall_seconds']:.0f} s of "
             f"collection time at **{metrics['tokens_per_second']:.1f} completion tokens/s** from a "
             f"{metrics['teacher_params'] / 1e6:.1f}M-parameter teacher served on {metrics['device']}.")
@@ -249,7 +352,8 @@ def collected_text(metrics: dict[str, Any]) -> str:
 def summary_text(metrics: dict[str, Any], top_logprobs: int, flagship: PricePoint, main_dir: Path) -> str:
     control = (f"a control arm of {metrics['control']['records']:,} records from the public model behind the same "
                f"API, unwatermarked" if metrics["control"]["records"] else "no control arm")
-    return (f"From **{metrics['endpoint']}** the distiller collected **{metrics['records']:,} records** with the top-"
+    return source_text(metrics) + (
+            f"From **{metrics['endpoint']}** the distiller collected **{metrics['records']:,} records** with the top-"
             f"{top_logprobs} logprobs of every token, plus {control}. Collection took {metrics['wall_seconds']:.0f} s "
             f"at {metrics['tokens_per_second']:.1f} tokens/s on {metrics['device']}; at {flagship.label} prices it "
             f"would have cost ${metrics['bill_usd'][flagship.label]:.4f}. Records: `{main_dir}`; next, notebook 02 "
