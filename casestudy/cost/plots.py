@@ -23,11 +23,13 @@ def copied_vs_cost(students: pd.DataFrame, provider: dict):
             ax.plot([row["distiller_usd"], measured], [row["copied_share"]] * 2, color="grey", lw=0.8, ls=":")
     if provider.get("post_training_usd"):
         ax.axvline(provider["post_training_usd"], color="C3", ls="--", lw=1)
-        ax.text(provider["post_training_usd"], 1.02, " provider's post-training (measured)", color="C3", fontsize=8,
-                transform=ax.get_xaxis_transform())
+        ax.text(provider["post_training_usd"], 0.5, " provider's post-training (measured device time)", color="C3",
+                fontsize=8, rotation=90, va="center", transform=ax.get_xaxis_transform())
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # decades only: minor labels collide
+    ax.legend(loc="center", fontsize=8)
     ax.set(xlabel="distiller's spend, USD (API bill + training at the stated MFU; dotted: measured device time)",
            ylabel="share of the provider's skill gain copied", title="What the distiller copied, for what it paid")
     fig.tight_layout()
