@@ -67,8 +67,12 @@ def traffic(curve: pd.DataFrame, auc: float, accounts: int, replay: pd.DataFrame
     axes[0].plot(curve.fpr, curve.tpr, drawstyle="steps-post")
     axes[0].plot([0, 1], [0, 1], "k--", lw=1)
     axes[0].set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"ROC over {accounts} accounts, AUC = {auc:.2f}")
-    sns.lineplot(data=replay, x="distiller_requests", y="rank", marker="o", ax=axes[1])
-    axes[1].set(xscale="log", xlabel=f"requests made by '{distiller}'", ylabel="anomaly rank (1 = flagged)",
+    if replay.empty:  # a short run: too few accounts had been seen at every checkpoint
+        axes[1].text(0.5, 0.5, "too little traffic to replay", ha="center", va="center", transform=axes[1].transAxes)
+    else:
+        sns.lineplot(data=replay, x="distiller_requests", y="rank", marker="o", ax=axes[1])
+        axes[1].set(xscale="log")
+    axes[1].set(xlabel=f"requests made by '{distiller}'", ylabel="anomaly rank (1 = flagged)",
                 title="When is the distiller first flagged?")
     fig.tight_layout()
     return fig

@@ -97,7 +97,10 @@ def first_flagged(ledger: pd.DataFrame, distiller: str, checkpoints: Iterable[in
         rank = int((scores > scores[distiller]).sum()) + 1
         rows.append({"distiller_requests": k, "accounts": len(features), "rank": rank,
                      "flagged": rank == 1, "margin": float(scores[distiller] - scores.drop(distiller).max())})
-    return pd.DataFrame(rows)
+    # No checkpoint may qualify (a short run: fewer than 3 accounts when the distiller's k-th
+    # request came): the columns stay, so callers can still filter on them.
+    columns = {"distiller_requests": int, "accounts": int, "rank": int, "flagged": bool, "margin": float}
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
 
 
 def user_turns(messages) -> int:

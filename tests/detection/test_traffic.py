@@ -1,5 +1,6 @@
 """Traffic features and the unsupervised detector on a synthetic ledger made in the test."""
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,3 +59,12 @@ def test_roc_needs_both_classes():
     scores = pd.Series([0.1, 0.2], index=["a", "b"])
     with pytest.raises(ValueError, match="both distiller and ordinary"):
         roc(scores, [])
+
+
+def test_replay_with_no_qualifying_checkpoint_keeps_its_columns():
+    # checkpoints beyond the distiller's requests: nothing to replay, an empty table that can still be filtered
+    replay = first_flagged(synthetic_ledger(), "distiller", checkpoints=[10**9])
+    assert replay.empty and not replay[replay.flagged].distiller_requests.any()
+    matplotlib.use("Agg")
+    from casestudy.detection import plots
+    assert len(plots.traffic(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]}), 0.5, 4, replay, "distiller").axes) == 2
