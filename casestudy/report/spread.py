@@ -7,8 +7,11 @@ runs into `runs/seed<N>/<profile>/`. With `--reuse-collection` (the default) the
 copy seed 0's collection and rerun notebooks 02 to 04 only: what varies is the students'
 initialisation and data order, the investigator's queries and the dose mixes, which is where
 the spread of the p-values came from; `--fresh-collection` reruns notebook 01 too (the
-prompts chosen, the answers sampled and the watermark key change with the seed). The table
-of figures per seed and its summary go to `runs/<profile>-spread.csv` and `.txt`.
+prompts chosen, the answers sampled and the watermark key change with the seed).
+`--set 01_collect.source=frozen` starts seed 0 from the shipped frozen collection, and
+`--jobs 3` runs the seeds at once, each in its own process (on a GPU; each child's output
+goes to its run folder's `spread.log`). The table of figures per seed and its summary go to
+`runs/<profile>-spread.csv` and `.txt`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import argparse
 import math
 import os
 import shutil
+import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,25 +89,58 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def prepare_seed(profile: str, seed: int, reuse_collection: bool) -> None:
     """Make the seed's run folder; with `reuse_collection`, a copy of seed 0's collection."""
     target = seed_run(profile, seed)
-    if reuse_collection and not (target / "collect").is_dir():
+    if reuse_collection and seed != 0 and not (target / "collect").is_dir():
         source = run_dir(profile) / "collect"
         if not (source / "metrics.json").is_file():
             raise FileNotFoundError(f"seed 0's collection {source} is missing: run the profile first")
         shutil.copytree(source, target / "collect")
 
 
-def run_seed(profile: str, seed: int, reuse_collection: bool) -> bool:
-    """Run one seed's notebooks; True when every notebook succeeded."""
+def collected(run: Path) -> bool:
+    return (run / "collect" / "metrics.json").is_file()
+
+
+def run_seed(profile: str, seed: int, reuse_collection: bool, overrides: list[str] = (),
+             only: list[str] | None = None) -> bool:
+    """Run one seed's notebooks (with `overrides`, as `--set` takes them); True when every notebook succeeded.
+
+    With `reuse_collection`, a seed whose run already holds a collection runs notebooks 02 to 04 only.
+    """
     prepare_seed(profile, seed, reuse_collection)
     base = runs_dir()
     if seed != 0:  # the kernels papermill starts inherit this, so the notebooks write there
         os.environ["CASESTUDY_RUNS"] = str(seed_runs_dir(seed).resolve())
     try:
-        only = AFTER_COLLECTION if reuse_collection and seed != 0 else None
-        result = run_notebooks(get_profile(profile), run_dir(profile) / "report", [f"seed={seed}"], only)
+        if only is None and reuse_collection and collected(run_dir(profile)):
+            only = AFTER_COLLECTION
+        result = run_notebooks(get_profile(profile), run_dir(profile) / "report", [f"seed={seed}", *overrides], only)
     finally:
         os.environ["CASESTUDY_RUNS"] = str(base.resolve())
     return result.failed is None
+
+
+def run_seeds_at_once(profile: str, seeds: list[int], reuse_collection: bool, overrides: list[str],
+                      jobs: int) -> list[int]:
+    """Seed 0's collection first when the others copy it, then every seed in its own process, `jobs` at a
+    time (a GPU has room for several small runs); each child's output goes to `<run>/spread.log`.
+    Returns the seeds that failed."""
+    if reuse_collection and not collected(run_dir(profile)):
+        if not run_seed(profile, 0, reuse_collection, overrides, only=["01_collect"]):
+            return [0]
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+    collection = "--reuse-collection" if reuse_collection else "--fresh-collection"
+
+    def child(seed: int) -> int:
+        run = seed_run(profile, seed)
+        run.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "casestudy.report.spread", "--profile", profile, "--seeds", str(seed),
+                   collection, "--no-summary", *[arg for o in overrides for arg in ("--set", o)]]
+        with open(run / "spread.log", "w") as log:
+            return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        codes = list(pool.map(child, seeds))
+    return [seed for seed, code in zip(seeds, codes) if code != 0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,18 +151,28 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--reuse-collection", dest="reuse", action="store_true", default=True)
     group.add_argument("--fresh-collection", dest="reuse", action="store_false")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="[NOTEBOOK.]NAME=VALUE",
+                        help="override a parameter in every seed, e.g. 01_collect.source=frozen; repeatable")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once, each in its own process (a GPU)")
     parser.add_argument("--summarise-only", action="store_true", help="only gather the seeds' finished runs")
+    parser.add_argument("--no-summary", action="store_true", help="run the seeds, write no table (the children of --jobs)")
     args = parser.parse_args(argv)
     base = runs_dir()
-    figures = {}
-    for seed in args.seeds:
-        run = seed_run(args.profile, seed)
-        if not args.summarise_only and not (run / "detect" / "metrics.json").is_file():
-            if not run_seed(args.profile, seed, args.reuse):
-                print(f"seed {seed} failed: see {run / 'report'}", file=sys.stderr)
-                return 1
-        if (run / "detect" / "metrics.json").is_file():
-            figures[seed] = headline_figures(run)
+    finished = lambda seed: (seed_run(args.profile, seed) / "detect" / "metrics.json").is_file()
+    pending = [] if args.summarise_only else [seed for seed in args.seeds if not finished(seed)]
+    if args.jobs > 1 and len(pending) > 1:
+        failed = run_seeds_at_once(args.profile, pending, args.reuse, args.overrides, args.jobs)
+        for seed in failed:
+            print(f"seed {seed} failed: see {seed_run(args.profile, seed) / 'spread.log'}", file=sys.stderr)
+        if failed:
+            return 1
+    for seed in pending:
+        if not finished(seed) and not run_seed(args.profile, seed, args.reuse, args.overrides):
+            print(f"seed {seed} failed: see {seed_run(args.profile, seed) / 'report'}", file=sys.stderr)
+            return 1
+    if args.no_summary:
+        return 0
+    figures = {seed: headline_figures(seed_run(args.profile, seed)) for seed in args.seeds if finished(seed)}
     if not figures:
         print("no finished run to summarise", file=sys.stderr)
         return 1

@@ -47,3 +47,41 @@ def test_a_reused_collection_needs_seed_zero(tmp_path, monkeypatch):
     write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
     spread.prepare_seed("workshop", 1, reuse_collection=True)
     assert (tmp_path / "seed1" / "workshop" / "collect" / "metrics.json").is_file()
+
+
+def test_overrides_reach_every_seed_and_later_seeds_skip_the_collection(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    calls = []
+
+    def fake_run_notebooks(profile, report_dir, overrides, only):
+        calls.append((list(overrides), only))
+        return type("Result", (), {"failed": None})()
+
+    monkeypatch.setattr(spread, "run_notebooks", fake_run_notebooks)
+    assert spread.run_seed("workshop", 0, True, ["01_collect.source=frozen"])
+    write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+    assert spread.run_seed("workshop", 1, True, ["01_collect.source=frozen"])
+    assert calls[0] == (["seed=0", "01_collect.source=frozen"], None)
+    assert calls[1] == (["seed=1", "01_collect.source=frozen"], spread.AFTER_COLLECTION)
+
+
+def test_seeds_at_once_collect_first_then_run_as_children(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    ran, children = [], []
+
+    def fake_run_notebooks(profile, report_dir, overrides, only):
+        ran.append(only)
+        write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+        return type("Result", (), {"failed": None})()
+
+    def fake_subprocess_run(command, env, stdout, stderr):
+        children.append(command)
+        return type("Done", (), {"returncode": 0 if "1" not in command else 3})()
+
+    monkeypatch.setattr(spread, "run_notebooks", fake_run_notebooks)
+    monkeypatch.setattr(spread.subprocess, "run", fake_subprocess_run)
+    failed = spread.run_seeds_at_once("workshop", [0, 1, 2], True, ["01_collect.source=frozen"], jobs=3)
+    assert ran == [["01_collect"]]  # seed 0's collection, once, before the children
+    assert failed == [1] and len(children) == 3
+    assert all("--no-summary" in c and c[-2:] == ["--set", "01_collect.source=frozen"] for c in children)
+    assert (tmp_path / "seed2" / "workshop" / "spread.log").is_file()
