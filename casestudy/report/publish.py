@@ -18,6 +18,7 @@ A published run holds what a reader needs and nothing heavy:
       report/NN_name.html        figures kept; no progress bars, warnings, widget state or
       report/figures/NN_name/*.png   absolute paths; and their figures as PNG files
       report/run.json            when, from which commit and on which machine it ran
+      spread.csv, spread.txt     the run-to-run spread (report.spread) of this profile, when measured
 
 No model weights, datasets, ledgers or caches. Publishing again replaces the folder, and the
 same run gives the same bytes.
@@ -36,12 +37,12 @@ from typing import Any
 
 import nbformat
 
-from casestudy.paths import REPO_ROOT
+from casestudy.paths import REPO_ROOT, RESULTS_DIR
 from casestudy.report.clean import _rewrite, path_replacements
 from casestudy.report.html import FIGURES, INDEX, RUN_INFO, stage_name, write_report
 from casestudy.report.runner import PAPERMILL_TAGS, NotebookRun, RunResult
+from casestudy.report.spread import read_spread, spread_file, spread_lines
 
-RESULTS_DIR = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -157,6 +158,10 @@ def publish(run_dir: Path, dest: Path, allow_incomplete: bool = False) -> Path:
     info = json.loads(info_path.read_text()) if info_path.is_file() else info_from_notebooks(runs, run_profile(run_dir))
     result = RunResult(info.get("profile", run_profile(run_dir)), runs)
     write_report(result, staging, staging / "report", info=info, source_run=run_dir)
+    for suffix in (".csv", ".txt"):  # the profile's seed spread, written next to the run by report.spread
+        measured = spread_file(run_dir.parent, result.profile).with_suffix(suffix)
+        if measured.is_file():
+            shutil.copyfile(measured, staging / f"spread{suffix}")
 
     shutil.rmtree(dest, ignore_errors=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -248,6 +253,8 @@ def run_section(run: Path, base: Path) -> list[str]:
             rows.append(f"| {link} | targets | {met} met, {missed} missed, {none} without a target |")
     if rows:
         lines += ["| notebook | headline | value |", "|---|---|---|", *rows, ""]
+    if (run / "spread.csv").is_file():
+        lines += spread_lines(read_spread(run / "spread.csv"))
     return lines
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from casestudy.artifacts import read_metrics
-from casestudy.paths import run_dir, runs_dir
+from casestudy.paths import RESULTS_DIR, run_dir, runs_dir
 from casestudy.profiles import get_profile
 from casestudy.report.runner import run_notebooks
 
@@ -46,21 +46,25 @@ def seed_runs_dir(seed: int) -> Path:
 
 def headline_figures(run: Path) -> dict[str, Any]:
     """The figures a claim rests on, read from one run's metrics.json files."""
-    distill, detect = read_metrics(run / "distill"), read_metrics(run / "detect")
+    distill = read_metrics(run / "distill")
+    detect = read_metrics(run / "detect") if (run / "detect" / "metrics.json").is_file() else {}
     students = {s["name"]: s for s in distill["students"]}
     skill = lambda name: (students.get(name, {}).get("skill") or {})
     best = distill.get("best_student")
-    radio = {r["model"]: r["p_value"] for r in detect["radioactivity"]}
-    dose = {d["watermarked_share"]: d["p_value"] for d in detect["dose"]}
+    radio = {r["model"]: r["p_value"] for r in detect.get("radioactivity", [])}
+    dose = {d["watermarked_share"]: d["p_value"] for d in detect.get("dose", [])}
     return {
+        "device": distill.get("device"),
         "teacher skill accuracy": (distill.get("teacher_skill") or {}).get("accuracy"),
         "public model skill accuracy": skill("public").get("accuracy"),
         "best student": best,
         "best student skill accuracy": skill(best).get("accuracy"),
+        "sft skill accuracy": skill("sft").get("accuracy"),
+        "topk skill accuracy": skill("topk").get("accuracy"),
         "copied share": skill(best).get("copied_share"),
         "control skill accuracy": skill("control").get("accuracy"),
         "McNemar p vs control": skill(best).get("mcnemar_p"),
-        "watermark p, main suspect": radio.get(detect["suspect"]),
+        "watermark p, main suspect": radio.get(detect.get("suspect")),
         "watermark p, fully watermarked dose": dose.get(1.0),
         "watermark p, control": radio.get("control"),
     }
@@ -84,6 +88,50 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
             row["log10 range"] = f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("figure")
+
+
+def spread_file(runs: Path, profile: str) -> Path:
+    """Where the spread of `profile` is written (add .csv or .txt): beside the runs."""
+    return Path(runs) / f"{profile}-spread"
+
+
+def read_spread(csv: Path) -> pd.DataFrame:
+    return pd.read_csv(csv, index_col="seed")
+
+
+def published_spread(profile: str, results_dir: Path = RESULTS_DIR) -> pd.DataFrame | None:
+    """The spread published with the profile's results (report.publish copies it), if any."""
+    csv = Path(results_dir) / profile / "spread.csv"
+    return read_spread(csv) if csv.is_file() else None
+
+
+def _value(figure: str, value: float) -> str:
+    return f"{value:.1e}" if " p" in figure else f"{value:.0%}"
+
+
+def spread_lines(table: pd.DataFrame) -> list[str]:
+    """Markdown: the spread's summary (min, median, max per figure) and where the seeds ran."""
+    rows = summary(table)
+    devices = ", ".join(sorted(set(table["device"].dropna()))) if "device" in table else "not recorded"
+    lines = ["#### Run-to-run spread", "",
+             f"Seeds {', '.join(str(s) for s in table.index)} (`python -m casestudy.report.spread`), run on: {devices}.", "",
+             "| figure | seeds | min | median | max |", "|---|---|---|---|---|"]
+    lines += [f"| {figure} | {int(r['seeds'])} | {_value(figure, r['min'])} | {_value(figure, r['median'])} | "
+              f"{_value(figure, r['max'])} |" for figure, r in rows.iterrows()]
+    return lines + [""]
+
+
+def spread_sentence(table: pd.DataFrame) -> str:
+    """One sentence for a notebook: the range of each headline figure over the seeds that measured it."""
+    rows = summary(table)
+    devices = ", ".join(sorted(set(table["device"].dropna()))) if "device" in table else "an unrecorded device"
+    parts = [f"{figure} {_value(figure, r['min'])} to {_value(figure, r['max'])} ({int(r['seeds'])} seeds)"
+             for figure, r in rows.iterrows() if figure not in ("teacher skill accuracy", "public model skill accuracy")]
+    missing = [c for c in table.columns if c != "device" and c not in rows.index and c != "best student"]
+    text = f"Over seeds {', '.join(str(s) for s in table.index)}, run on {devices}: " + "; ".join(parts) + "."
+    if missing:
+        text += " Not measured over seeds: " + ", ".join(missing) + "."
+    return text
 
 
 def prepare_seed(profile: str, seed: int, reuse_collection: bool) -> None:
@@ -172,12 +220,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if args.no_summary:
         return 0
-    figures = {seed: headline_figures(seed_run(args.profile, seed)) for seed in args.seeds if finished(seed)}
+    # A seed whose notebook 04 did not finish still gives its skill figures (its p-values stay empty).
+    distilled = lambda seed: (seed_run(args.profile, seed) / "distill" / "metrics.json").is_file()
+    figures = {seed: headline_figures(seed_run(args.profile, seed)) for seed in args.seeds if distilled(seed)}
     if not figures:
         print("no finished run to summarise", file=sys.stderr)
         return 1
     table = spread_table(figures)
-    out = base / f"{args.profile}-spread"
+    out = spread_file(base, args.profile)
     table.to_csv(out.with_suffix(".csv"))
     text = ("Run-to-run spread\n\n" + table.to_string(float_format="{:.3g}".format) + "\n\n"
             + summary(table).to_string(float_format="{:.3g}".format) + "\n")

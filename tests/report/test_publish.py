@@ -5,6 +5,7 @@ import hashlib
 import json
 
 import nbformat
+import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -215,3 +216,20 @@ def test_the_key_and_headline_figures_are_drawn_by_the_notebooks_as_they_are():
         assert function in figure_functions(), function
         cells = jupytext.read(NOTEBOOKS_DIR / f"{notebook}.py").cells
         assert any(function in PLOT_CALL.findall(c.source) for c in cells if c.cell_type == "code"), (notebook, function)
+
+
+def test_the_profiles_spread_is_published_with_the_run_and_summarised_in_the_section(run, tmp_path):
+    from casestudy.report import spread
+    table = pd.DataFrame({"device": ["cpu", "cuda"], "best student skill accuracy": [0.62, 0.81],
+                          "McNemar p vs control": [1e-30, 1e-40], "watermark p, control": [0.3, None]},
+                         index=pd.Index([0, 1], name="seed"))
+    table.to_csv(spread.spread_file(run.parent, "smoke").with_suffix(".csv"))
+    repo = tmp_path / "repo"
+    out = pub.publish(run, repo / "results" / "smoke")
+    assert spread.read_spread(out / "spread.csv").equals(spread.read_spread(run.parent / "smoke-spread.csv"))
+    section = pub.results_section(repo / "results", repo)
+    assert "Seeds 0, 1 (`python -m casestudy.report.spread`), run on: cpu, cuda." in section
+    assert "| best student skill accuracy | 2 | 62% | 72% | 81% |" in section
+    assert "| McNemar p vs control | 2 | 1.0e-40 | 5.0e-31 | 1.0e-30 |" in section
+    sentence = spread.spread_sentence(spread.published_spread("smoke", repo / "results"))
+    assert "best student skill accuracy 62% to 81% (2 seeds)" in sentence and "watermark p, control 3.0e-01" in sentence

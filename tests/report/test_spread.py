@@ -85,3 +85,15 @@ def test_seeds_at_once_collect_first_then_run_as_children(tmp_path, monkeypatch)
     assert failed == [1] and len(children) == 3
     assert all("--no-summary" in c and c[-2:] == ["--set", "01_collect.source=frozen"] for c in children)
     assert (tmp_path / "seed2" / "workshop" / "spread.log").is_file()
+
+
+def test_a_seed_without_notebook_04_gives_its_skill_figures_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
+    fake_run(spread.seed_run("workshop", 0), 0.8, 1e-3, 1e-12)
+    fake_run(spread.seed_run("workshop", 1), 0.7, 1e-3, 1e-12)
+    (spread.seed_run("workshop", 1) / "detect" / "metrics.json").unlink()
+    figures = spread.headline_figures(spread.seed_run("workshop", 1))
+    assert figures["best student skill accuracy"] == 0.7 and figures["watermark p, main suspect"] is None
+    assert spread.main(["--profile", "workshop", "--seeds", "0", "1", "--summarise-only"]) == 0
+    table = spread.summary(spread.spread_table({0: spread.headline_figures(spread.seed_run("workshop", 0)), 1: figures}))
+    assert table.loc["best student skill accuracy", "seeds"] == 2 and table.loc["watermark p, main suspect", "seeds"] == 1
