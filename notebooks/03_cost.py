@@ -50,6 +50,7 @@ from casestudy.cost.published import (V3_LEFT_OUT, R1DataAssumptions, alpaca_tab
                                       deepseek_v3_matches_report, deepseek_v3_table, r1_distillation_bill)
 from casestudy.cost.scaling import log_range, measured_points, scaling_grid, tokens_per_sample
 from casestudy.paths import run_dir, stage_dir
+from casestudy.report.spread import published_spread, spread_sentence, summary as spread_summary
 from casestudy.stages.cost import (analyse_run, caveats, headline_text, load_run_inputs, percent_text, stage_metrics,
                                    usd_text)
 from casestudy.targets import table as targets_table
@@ -210,6 +211,22 @@ if cost:
 if cost:
     display(Markdown(headline_text(cost, price_point)))
     display(Markdown(caveats(cost, inputs, price_point, hw)))
+
+# %% [markdown]
+# ### Does it hold in another run?
+#
+# One run is one draw: the students' initialisation and data order, the investigator's
+# queries and the dose mixes change with the seed. `python -m casestudy.report.spread`
+# reruns notebooks 02 to 04 under other seeds, and `make publish` ships its table with the
+# profile's results. The latest published spread for this profile, and where its seeds ran:
+
+# %%
+seed_spread = published_spread(profile)
+if seed_spread is None:
+    display(Markdown(f"No spread has been published for the `{profile}` profile yet."))
+else:
+    display(Markdown(spread_sentence(seed_spread)))
+    display(spread_summary(seed_spread))
 
 # %% [markdown]
 # ## 5 · Scaling
