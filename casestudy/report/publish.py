@@ -16,7 +16,8 @@ A published run holds what a reader needs and nothing heavy:
       report/index.html          the report's index, each stage's headline figure inline
       report/NN_name.ipynb       the executed notebooks, cleaned (report.clean): outputs and
       report/NN_name.html        figures kept; no progress bars, warnings, widget state or
-      report/figures/NN_name/*.png   absolute paths; and their figures as PNG files
+      report/notebook.css        absolute paths; the pages' shared stylesheet (nbconvert's CSS,
+      report/figures/NN_name/*.png   once); and their figures as PNG files
       report/run.json            when, from which commit and on which machine it ran
       spread.csv, spread.txt     the run-to-run spread (report.spread) of this profile, when measured
 
@@ -116,6 +117,28 @@ def run_profile(run_dir: Path) -> str:
     return Path(run_dir).resolve().name
 
 
+STYLESHEET = "notebook.css"
+STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>\n?", re.S)
+
+
+def share_stylesheet(report: Path) -> None:
+    """Move the <style> blocks that every notebook page repeats (nbconvert's ~265 KB of CSS)
+    into one stylesheet the pages link, where the first of them stood."""
+    pages = sorted(report.glob("[0-9][0-9]_*.html"))
+    texts = {page: page.read_text(encoding="utf-8") for page in pages}
+    common = [b for b in STYLE_BLOCK.findall(texts[pages[0]]) if all(b in t for t in texts.values())] if pages else []
+    if not common:
+        return
+    css = "\n".join(re.sub(r"^<style[^>]*>|</style>\n?$", "", block) for block in common)
+    (report / STYLESHEET).write_text(css, encoding="utf-8")
+    for page, text in texts.items():
+        first = text.index(common[0])
+        for block in common:
+            text = text.replace(block, "", 1)
+        page.write_text(text[:first] + f'<link rel="stylesheet" href="{STYLESHEET}">\n' + text[first:],
+                        encoding="utf-8")
+
+
 class IncompleteRun(ValueError):
     """A notebook of the run failed or did not finish."""
 
@@ -158,6 +181,7 @@ def publish(run_dir: Path, dest: Path, allow_incomplete: bool = False) -> Path:
     info = json.loads(info_path.read_text()) if info_path.is_file() else info_from_notebooks(runs, run_profile(run_dir))
     result = RunResult(info.get("profile", run_profile(run_dir)), runs)
     write_report(result, staging, staging / "report", info=info, source_run=run_dir)
+    share_stylesheet(staging / "report")
     for suffix in (".csv", ".txt"):  # the profile's seed spread, written next to the run by report.spread
         measured = spread_file(run_dir.parent, result.profile).with_suffix(suffix)
         if measured.is_file():

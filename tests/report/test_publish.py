@@ -86,7 +86,7 @@ def test_publish_copies_what_a_reader_needs_cleaned_and_nothing_heavy(run, tmp_p
     files = set(digest(dest))
     assert files == {
         "cost/metrics.json", "detect/metrics.json", "timings.json",
-        "report/index.html", "report/run.json",
+        "report/index.html", "report/run.json", "report/notebook.css",
         "report/00_story.ipynb", "report/00_story.html", "report/03_cost.ipynb", "report/03_cost.html",
         "report/04_detect.ipynb", "report/04_detect.html",
         "report/figures/03_cost/copied_vs_cost.png", "report/figures/04_detect/radioactivity.png",
@@ -233,3 +233,15 @@ def test_the_profiles_spread_is_published_with_the_run_and_summarised_in_the_sec
     assert "| McNemar p vs control | 2 | 1.0e-40 | 5.0e-31 | 1.0e-30 |" in section
     sentence = spread.spread_sentence(spread.published_spread("smoke", repo / "results"))
     assert "best student skill accuracy 62% to 81% (2 seeds)" in sentence and "watermark p, control 3.0e-01" in sentence
+
+
+def test_the_notebook_pages_share_one_stylesheet(run, tmp_path):
+    dest = pub.publish(run, tmp_path / "repo" / "results" / "smoke")
+    css = (dest / "report/notebook.css").read_text()
+    assert len(css) > 10_000 and "<style" not in css
+    for page in dest.glob("report/[0-9][0-9]_*.html"):
+        text = page.read_text()
+        assert text.count('<link rel="stylesheet" href="notebook.css">') == 1
+        assert text.index("notebook.css") < text.index("<body")
+        assert all(len(block) < 1_000 for block in pub.STYLE_BLOCK.findall(text))  # nbconvert's big blocks are gone
+        assert len(text) < len(css), page  # the page itself is small once the CSS is shared
