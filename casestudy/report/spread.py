@@ -84,7 +84,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
             continue
         row = {"figure": column, "seeds": len(values), "min": values.min(), "median": values.median(),
                "max": values.max()}
-        if " p" in column and (values > 0).all():
+        if is_p_value(column) and (values > 0).all():
             row["log10 range"] = f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("figure")
@@ -105,16 +105,25 @@ def published_spread(profile: str, results_dir: Path = RESULTS_DIR) -> pd.DataFr
     return read_spread(csv) if csv.is_file() else None
 
 
+def is_p_value(figure: str) -> bool:
+    return " p" in figure
+
+
 def _value(figure: str, value: float) -> str:
-    return f"{value:.1e}" if " p" in figure else f"{value:.0%}"
+    return f"{value:.1e}" if is_p_value(figure) else f"{value:.0%}"
+
+
+def _seeds_and_devices(table: pd.DataFrame, unknown: str) -> tuple[str, str]:
+    seeds = ", ".join(str(s) for s in table.index)
+    return seeds, (", ".join(sorted(set(table["device"].dropna()))) if "device" in table else unknown)
 
 
 def spread_lines(table: pd.DataFrame) -> list[str]:
     """Markdown: the spread's summary (min, median, max per figure) and where the seeds ran."""
     rows = summary(table)
-    devices = ", ".join(sorted(set(table["device"].dropna()))) if "device" in table else "not recorded"
+    seeds, devices = _seeds_and_devices(table, "not recorded")
     lines = ["#### Run-to-run spread", "",
-             f"Seeds {', '.join(str(s) for s in table.index)} (`python -m casestudy.report.spread`), run on: {devices}.", "",
+             f"Seeds {seeds} (`python -m casestudy.report.spread`), run on: {devices}.", "",
              "| figure | seeds | min | median | max |", "|---|---|---|---|---|"]
     lines += [f"| {figure} | {int(r['seeds'])} | {_value(figure, r['min'])} | {_value(figure, r['median'])} | "
               f"{_value(figure, r['max'])} |" for figure, r in rows.iterrows()]
@@ -124,11 +133,11 @@ def spread_lines(table: pd.DataFrame) -> list[str]:
 def spread_sentence(table: pd.DataFrame) -> str:
     """One sentence for a notebook: the range of each headline figure over the seeds that measured it."""
     rows = summary(table)
-    devices = ", ".join(sorted(set(table["device"].dropna()))) if "device" in table else "an unrecorded device"
+    seeds, devices = _seeds_and_devices(table, "an unrecorded device")
     parts = [f"{figure} {_value(figure, r['min'])} to {_value(figure, r['max'])} ({int(r['seeds'])} seeds)"
              for figure, r in rows.iterrows() if figure not in ("teacher skill accuracy", "public model skill accuracy")]
     missing = [c for c in table.columns if c != "device" and c not in rows.index and c != "best student"]
-    text = f"Over seeds {', '.join(str(s) for s in table.index)}, run on {devices}: " + "; ".join(parts) + "."
+    text = f"Over seeds {seeds}, run on {devices}: " + "; ".join(parts) + "."
     if missing:
         text += " Not measured over seeds: " + ", ".join(missing) + "."
     return text
