@@ -7,7 +7,8 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from casestudy.device import pick_device
+from casestudy import device as device_mod
+from casestudy.device import Device, pick_device, training_precision
 from casestudy import models as teacher_mod
 from casestudy.models import INSTALL_HINT, load_model
 
@@ -75,3 +76,14 @@ def test_real_embedded_teacher_loads_from_cache_and_answers():
     out = loaded.model.generate(**prompt.to(loaded.device.torch), max_new_tokens=12, do_sample=False)
     answer = tok.decode(out[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "Paris" in answer
+
+
+def test_training_precision_is_bf16_where_the_hardware_has_it(monkeypatch):
+    cpu, cuda = Device("cpu", torch.float32), Device("cuda", torch.bfloat16)
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: False)
+    assert training_precision(cpu) == "fp32" and training_precision(cuda) == "bf16"
+    assert training_precision(cpu, "bf16") == "bf16" and training_precision(cuda, "fp32") == "fp32"
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: True)
+    assert training_precision(cpu) == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        training_precision(cpu, "fp16")

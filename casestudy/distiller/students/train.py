@@ -2,7 +2,8 @@
 
 The same function runs in a notebook, a script, or under `accelerate launch` /
 `torchrun` (accelerate shards the rows and syncs gradients; nothing else changes).
-On CUDA: bf16 autocast, fused AdamW, SDPA attention and an MFU estimate. Everywhere:
+On CUDA: fused AdamW, SDPA attention and an MFU estimate. bf16 autocast on CUDA and on
+CPUs with native bf16 (casestudy.device.training_precision). Everywhere:
 packed rows, gradient accumulation, warm-up plus cosine schedule, safetensors
 checkpoints, and resume from the last one.
 """
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from casestudy.artifacts import write_json_atomic
-from casestudy.device import pick_device
+from casestudy.device import pick_device, training_precision
 from casestudy.models import train_only_top
 from casestudy.distiller.students.evaluate import mean_ce
 from casestudy.distiller.students.losses import IGNORE, distill_loss
@@ -52,6 +53,7 @@ class TrainConfig:
     train_layers: int = 0        # 0: every weight trains; N: only the top N decoder layers (a fine-tune of a base)
     seed: int = 0                # initialisation and data order
     device: str = "auto"         # casestudy.device.pick_device rule
+    precision: str = "auto"      # casestudy.device.training_precision rule: bf16 autocast where native, else fp32
     log_every: int = 5           # steps between log lines
     eval_every: int = 0          # steps between held-out CE evaluations (0: only at the end)
     ckpt_every: int = 0          # steps between checkpoints (0: only at the end)
@@ -211,7 +213,11 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
 
     dev = pick_device(train.device)
     cuda = dev.name == "cuda"
-    acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cuda else "no")
+    precision = training_precision(dev, train.precision)
+    # torch's autocast rather than accelerate's mixed_precision: accelerate fixes that once per
+    # process, and one notebook trains students of either precision (tests do too).
+    autocast = torch.autocast(dev.name, dtype=torch.bfloat16, enabled=precision == "bf16")
+    acc = Accelerator(cpu=not cuda)
     torch.manual_seed(train.seed)
     model, origin = build_student(config, tokenizer, public, seed=train.seed, calibration=records)
     model = model.to(acc.device)  # fused AdamW wants its params on the GPU
@@ -265,7 +271,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
             batch = {k: v.to(acc.device) for k, v in batch.items()}
             sync = micro == train.grad_accum - 1
             ctx = acc.no_sync(wrapper) if not sync else nullcontext()
-            with ctx, acc.autocast():
+            with ctx, autocast:
                 loss, parts = wrapper(batch)
                 acc.backward(loss / train.grad_accum)
             for k, v in parts.items():
@@ -305,7 +311,8 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
 
     result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
                          target_tokens=targets, steps=step, wall_seconds=elapsed,
-                         tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0, device=dev.describe(),
+                         tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
+                         device=f"{dev.describe()[:-1]}, {precision} training)",
                          num_examples=len(examples), fingerprint=key, start=origin, trainable_params=trainable,
                          history=history)
     if step < train.max_steps:  # interrupted on purpose: leave the checkpoint, no final model

@@ -55,6 +55,17 @@ def test_sft_and_topk_training_reduce_loss(tmp_path, tok, collection):
         assert res.train_tokens > res.target_tokens > 0
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_either_precision_learns_and_says_which_it_used(tmp_path, tok, collection, precision):
+    records, topk = collection
+    res = train_student(records, topk, TINY, cfg(max_steps=8, alpha=0.5, precision=precision), tmp_path / "s",
+                        tokenizer=tok, progress=False)
+    ce = [h["train_ce"] for h in res.history]
+    assert ce[-1] < ce[0] - 0.3, ce
+    assert res.device.startswith("cpu (") and res.device.endswith(f", {precision} training)")
+    assert next(load_model(str(tmp_path / "s"), device="cpu").model.parameters()).dtype == torch.float32
+
+
 def test_resume_from_checkpoint_takes_the_same_next_step(tmp_path, tok, collection):
     records, topk = collection
     c = cfg(max_steps=4, alpha=0.5, ckpt_every=2)
