@@ -62,6 +62,16 @@ def test_a_busy_cpu_is_slow_with_advice_to_close_programs():
     assert any("close other programs" in line for line in busy.advice)
 
 
+def test_a_cpu_without_native_bf16_is_slow_when_the_reference_had_it():
+    with_bf16 = {**REFERENCE, "machine": {"bf16_training": True}}
+    plain = check.Machine(**{**GOOD.__dict__, "bf16_training": False})
+    verdict = check.decide(plain, FAST, with_bf16)
+    assert verdict.verdict == "slow" and "no native bf16" in verdict.reasons[0]
+    assert check.decide(plain, FAST, REFERENCE).verdict == "ready"      # the reference trained in fp32 too
+    assert check.decide(check.Machine(**{**GOOD.__dict__, "bf16_training": True}), FAST, with_bf16).verdict == "ready"
+    assert "not native" in check.report(plain, FAST, verdict)
+
+
 def test_without_a_reference_the_check_measures_but_does_not_estimate():
     verdict = check.decide(GOOD, FAST, None)
     assert verdict.verdict == "ready" and verdict.estimate_minutes is None
@@ -84,6 +94,7 @@ def test_the_probes_are_portable_and_plausible(tmp_path):
     assert machine.cores and machine.cores >= 1 and machine.usable_cores >= 1
     assert machine.memory_gib is None or machine.memory_gib > 0.1
     assert machine.free_disk_gib >= 0 and machine.python_ok
+    assert machine.bf16_training in (True, False)
 
 
 def test_calibrate_records_the_run_times_and_the_speed(tmp_path):
