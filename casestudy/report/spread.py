@@ -54,7 +54,7 @@ def headline_figures(run: Path) -> dict[str, Any]:
     radio = {r["model"]: r["p_value"] for r in detect.get("radioactivity", [])}
     dose = {d["watermarked_share"]: d["p_value"] for d in detect.get("dose", [])}
     return {
-        "device": distill.get("device"),
+        "device": students.get(best, {}).get("device") or distill.get("device"),  # the students' names their precision
         "teacher skill accuracy": (distill.get("teacher_skill") or {}).get("accuracy"),
         "public model skill accuracy": skill("public").get("accuracy"),
         "best student": best,

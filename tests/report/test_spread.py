@@ -33,6 +33,16 @@ def test_figures_per_seed_and_their_summary(tmp_path, monkeypatch):
     assert "best student" not in table.index  # a name, not a figure
 
 
+def test_the_device_is_the_best_students_which_names_its_precision(tmp_path):
+    write_metrics(tmp_path / "distill", {
+        "best_student": "sft", "device": "cpu (2 threads, float32)",
+        "students": [{"name": "sft", "device": "cpu (2 threads, float32, bf16 training)", "skill": {"accuracy": 0.8}}]}, {})
+    assert spread.headline_figures(tmp_path)["device"] == "cpu (2 threads, float32, bf16 training)"
+    write_metrics(tmp_path / "distill", {"best_student": "sft", "device": "cpu (2 threads, float32)",
+                                         "students": [{"name": "sft", "skill": {"accuracy": 0.8}}]}, {})
+    assert spread.headline_figures(tmp_path)["device"] == "cpu (2 threads, float32)"  # older runs: the stage's
+
+
 def test_summarise_only_writes_the_table(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
     fake_run(spread.seed_run("workshop", 0), 0.8, 1e-3, 1e-12)
