@@ -21,10 +21,10 @@ class Device:
     def torch(self) -> torch.device:
         return torch.device(self.name)
 
-    def describe(self) -> str:
-        if self.name == "cuda":
-            return f"cuda ({torch.cuda.get_device_name(0)}, {str(self.dtype).removeprefix('torch.')})"
-        return f"cpu ({torch.get_num_threads()} threads, {str(self.dtype).removeprefix('torch.')})"
+    def describe(self, *notes: str) -> str:
+        """E.g. "cpu (2 threads, float32)"; `notes` go inside the parentheses ("bf16 training")."""
+        what = torch.cuda.get_device_name(0) if self.name == "cuda" else f"{torch.get_num_threads()} threads"
+        return f"{self.name} ({', '.join([what, str(self.dtype).removeprefix('torch.'), *notes])})"
 
 
 def pick_device(prefer: str = "auto") -> Device:

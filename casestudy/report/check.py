@@ -64,7 +64,7 @@ class Machine:
     memory_gib: float | None
     free_disk_gib: float
     load_average: float | None = None   # 1-minute load (Unix); None where the OS has none
-    bf16_training: bool | None = None   # whether the CPU multiplies bf16 natively (students train ~1.7x faster)
+    bf16_training: bool | None = None   # whether students train in bf16 here (casestudy.device's rule: ~1.7x faster)
 
 
 @dataclass
@@ -132,10 +132,10 @@ def machine(path: Path = REPO_ROOT) -> Machine:
 def native_bf16() -> bool | None:
     """Whether students will train in bf16 here (casestudy.device's rule); None when torch does not import."""
     try:
-        from casestudy.device import cpu_has_native_bf16
+        from casestudy.device import pick_device, training_precision
     except Exception:  # noqa: BLE001 - a broken torch is reported by the teacher check
         return None
-    return cpu_has_native_bf16()
+    return training_precision(pick_device()) == "bf16"
 
 
 def load_average() -> float | None:

@@ -312,7 +312,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
     result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
                          target_tokens=targets, steps=step, wall_seconds=elapsed,
                          tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
-                         device=f"{dev.describe()[:-1]}, {precision} training)",
+                         device=dev.describe(f"{precision} training"),
                          num_examples=len(examples), fingerprint=key, start=origin, trainable_params=trainable,
                          history=history)
     if step < train.max_steps:  # interrupted on purpose: leave the checkpoint, no final model
