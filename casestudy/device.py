@@ -1,8 +1,10 @@
 """One rule for every stage: CUDA with bf16 when present, else the CPU with fp32.
 
-Training adds one more choice, the precision of its arithmetic (`training_precision`):
-bf16 autocast over fp32 weights on CUDA, and on CPUs whose cores multiply bf16 natively
-(AVX512-BF16 or AMX); fp32 elsewhere, where bf16 would be emulated and slower.
+The distiller adds one more choice, the precision of its own arithmetic (`native_precision`):
+bf16 on CUDA and on CPUs whose cores multiply bf16 natively (AVX512-BF16 or AMX), fp32
+elsewhere, where bf16 would be emulated and slower. Its students train with bf16 autocast
+over fp32 weights and are served (evaluated, queried in notebook 04) with bf16 weights. The
+provider keeps the device's precision: its teacher's logprobs are part of what it sells.
 """
 
 from __future__ import annotations
@@ -48,13 +50,21 @@ def cpu_has_native_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-def training_precision(device: Device, prefer: str = "auto") -> str:
-    """"bf16" (autocast over fp32 weights) or "fp32" for training on `device`.
+def native_precision(device: Device, prefer: str = "auto") -> str:
+    """"bf16" or "fp32": the distiller's arithmetic on `device` (training and serving its students).
 
-    `auto` takes bf16 on CUDA and on a CPU with native bf16 (about 1.7x faster than fp32
-    on the 2-core development machine); `bf16` or `fp32` force one."""
+    `auto` takes bf16 on CUDA and on a CPU with native bf16 (on the 2-core development
+    machine about 1.7x faster than fp32 to train, 2x to generate); `bf16` or `fp32` force one."""
     if prefer not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {prefer!r}")
     if prefer != "auto":
         return prefer
     return "bf16" if device.name == "cuda" or cpu_has_native_bf16() else "fp32"
+
+
+def weights_dtype(device: Device, precision: str = "") -> torch.dtype:
+    """The dtype to load a model in: "" keeps the device's (`Device.dtype`); "auto", "bf16"
+    or "fp32" follow `native_precision`."""
+    if not precision:
+        return device.dtype
+    return torch.bfloat16 if native_precision(device, precision) == "bf16" else torch.float32

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from casestudy.device import Device, pick_device
+from casestudy.device import Device, pick_device, weights_dtype
 from casestudy.paths import cache_dir
 
 EMBEDDED = "embedded"
@@ -100,11 +100,12 @@ def resolve_source(source: str) -> str | Path:
     return source  # a Hugging Face hub id; needs hub access
 
 
-def load_model(source: str = EMBEDDED, device: str = "auto") -> LoadedModel:
+def load_model(source: str = EMBEDDED, device: str = "auto", precision: str = "") -> LoadedModel:
     """Load a causal LM and its tokenizer on the chosen device, in eval mode.
 
     `source` is "embedded" (the default SmolLM2-135M-Instruct), a local folder saved
-    with `save_pretrained`, or a Hugging Face model id.
+    with `save_pretrained`, or a Hugging Face model id. `precision` "" keeps the device's
+    dtype; "auto", "bf16" or "fp32" follow `casestudy.device.native_precision`.
     """
     start = time.perf_counter()
     dev = pick_device(device)
@@ -113,7 +114,10 @@ def load_model(source: str = EMBEDDED, device: str = "auto") -> LoadedModel:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # decoder-only batched generation pads on the left
-    model = AutoModelForCausalLM.from_pretrained(where, dtype=dev.dtype).to(dev.torch).eval()
+    dtype = weights_dtype(dev, precision)
+    if dtype != dev.dtype:
+        dev = replace(dev, dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype).to(dev.torch).eval()
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,

@@ -56,7 +56,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from casestudy.artifacts import fingerprint, mark_fresh, write_metrics
-from casestudy.device import pick_device
+from casestudy.device import native_precision, pick_device
 from casestudy.distiller.students import plots
 from casestudy.distiller.students.evaluate import topk_facts
 from casestudy.distiller.students.grading import accuracy_table, closed_family_table
@@ -72,12 +72,13 @@ run = run_dir(profile)
 collect = stage_dir(run, "collect")
 out = stage_dir(run, "distill")
 dev = pick_device(device)
+precision = native_precision(dev)  # the distiller's arithmetic: its students train and answer in it
 tokenizer = load_model(public_model, device="cpu").tokenizer  # the public tokenizer is also the teacher's
 recipe = TrainConfig(max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_len=max_len, lr=lr,
                      warmup_steps=warmup_steps, seed=seed, device=device, eval_every=eval_every,
                      train_layers=train_layers)
 sns.set_theme(style="whitegrid")
-print(f"device: {dev.describe()}")
+print(f"device: {dev.describe(f'{precision} students')}")
 
 # %% [markdown]
 # ## 1 · The collected data
@@ -97,8 +98,11 @@ data.table()
 # provider's own post-training did). A pruned student has lost channels and layers chosen by
 # importance on a few harvested records (Minitron's MLP activations, ShortGPT's block
 # influence), so all of it trains, to heal the cut. Each student is trained with warm-up then
-# cosine learning rate, AdamW and packed rows (bf16 and fused AdamW on a GPU); one whose data
-# and recipe are unchanged since the last run is reused from disk.
+# cosine learning rate, AdamW and packed rows, in bf16 where the hardware multiplies it natively
+# (a GPU, recent x86 CPUs; fp32 elsewhere), with fused AdamW on a GPU. The frozen lower layers
+# run once per packed row and their output is kept for the next pass and the next student
+# (`casestudy/distiller/students/trunk.py`). A student whose data and recipe are unchanged
+# since the last run is reused from disk.
 
 # %%
 students_dir = out / "students"
@@ -114,8 +118,8 @@ plots.training_curves(curves);
 # %% [markdown]
 # ## 3 · The skill: did the students copy it?
 #
-# Each student is loaded from its saved folder, exactly as it would be served, and answers
-# every held-out prompt with a gold answer greedily. The teacher's answers are those it gave
+# Each student is loaded from its saved folder as its owner would serve it (in the precision it
+# trained in), and answers every held-out prompt with a gold answer greedily. The teacher's answers are those it gave
 # through the API to the same prompts, asked greedily in notebook 01. For the skill the table
 # gives each model's accuracy with its exact (Clopper-Pearson) 95% interval, the **share of
 # the provider's skill gain it copied**, (student - its untrained start) / (teacher - public
@@ -183,8 +187,8 @@ for text in judged.texts:
 targets_table(judged.targets)
 
 # %%
-metrics = stage.stage_metrics(dev.describe(), time.perf_counter() - started, acc, skill, data, results, plans, evals,
-                              closed, facts, judged)
+metrics = stage.stage_metrics(dev.describe(f"{precision} students"), time.perf_counter() - started, acc, skill,
+                              data, results, plans, evals, closed, facts, judged)
 headline = stage.headline(metrics)
 write_metrics(out, metrics, headline)
 params = stage.fingerprint_params(globals())

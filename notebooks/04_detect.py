@@ -74,7 +74,8 @@ stage.suspects_table(distill)
 # watermarked outputs (`sft`, `topk`, and any pruned or scratch student), on the **control**
 # deployment's unwatermarked outputs (`control`), and not trained at all (`public`, the public
 # model itself). Each one is started behind the
-# same OpenAI-compatible server, without a watermark of its own, and asked the same
+# same OpenAI-compatible server, without a watermark of its own, in the precision its owner
+# would serve it in (bf16 where the hardware multiplies it natively), and asked the same
 # questions through the `openai` client. The questions are open prompts, held-out ones first:
 # a worked addition leaves the model next to no choice of token, so the watermark (and any
 # trace of it in a student) lives in open text, and the investigator asks for open text.
@@ -141,7 +142,7 @@ plt.show()
 # %%
 teacher_dir = resolve_source(deployment.model_source)  # the deployed teacher's weights
 probe_answers = {"teacher (deployed)": ask_model("teacher", teacher_dir, {"probes": probe_queries}, out, seed,
-                                                 device, deployment.system_prompt)["probes"]}
+                                                 device, deployment.system_prompt, deployment.precision)["probes"]}
 probe_answers |= {name: a["probes"] for name, a in student_answers.items()}
 rates = {name: probe_rate(name, texts, PROVIDER_IDENTITY) for name, texts in probe_answers.items()}
 identity = stage.identity_table(rates)

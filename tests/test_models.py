@@ -8,7 +8,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from casestudy import device as device_mod
-from casestudy.device import Device, pick_device, training_precision
+from casestudy.device import Device, pick_device, native_precision
 from casestudy import models as teacher_mod
 from casestudy.models import INSTALL_HINT, load_model
 
@@ -78,12 +78,21 @@ def test_real_embedded_teacher_loads_from_cache_and_answers():
     assert "Paris" in answer
 
 
-def test_training_precision_is_bf16_where_the_hardware_has_it(monkeypatch):
+def test_native_precision_is_bf16_where_the_hardware_has_it(monkeypatch):
     cpu, cuda = Device("cpu", torch.float32), Device("cuda", torch.bfloat16)
     monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: False)
-    assert training_precision(cpu) == "fp32" and training_precision(cuda) == "bf16"
-    assert training_precision(cpu, "bf16") == "bf16" and training_precision(cuda, "fp32") == "fp32"
+    assert native_precision(cpu) == "fp32" and native_precision(cuda) == "bf16"
+    assert native_precision(cpu, "bf16") == "bf16" and native_precision(cuda, "fp32") == "fp32"
     monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: True)
-    assert training_precision(cpu) == "bf16"
+    assert native_precision(cpu) == "bf16"
     with pytest.raises(ValueError, match="precision"):
-        training_precision(cpu, "fp16")
+        native_precision(cpu, "fp16")
+
+
+def test_a_model_loads_in_the_precision_asked(tiny_llama_dir):
+    """"" keeps the device's dtype (the provider's teacher); a precision follows native_precision."""
+    assert load_model(str(tiny_llama_dir), device="cpu").model.dtype == torch.float32
+    served = load_model(str(tiny_llama_dir), device="cpu", precision="bf16")
+    assert served.model.dtype == served.device.dtype == torch.bfloat16
+    assert served.device.describe().endswith(", bfloat16)")
+    assert load_model(str(tiny_llama_dir), device="cpu", precision="fp32").model.dtype == torch.float32

@@ -603,7 +603,8 @@ def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        model = loaded or await asyncio.to_thread(load_model, settings.model_source, settings.device)
+        model = loaded or await asyncio.to_thread(load_model, settings.model_source, settings.device,
+                                                     settings.precision)
         app.state.provider = Provider(settings, model)
         try:
             yield

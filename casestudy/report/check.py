@@ -132,10 +132,10 @@ def machine(path: Path = REPO_ROOT) -> Machine:
 def native_bf16() -> bool | None:
     """Whether students will train in bf16 here (casestudy.device's rule); None when torch does not import."""
     try:
-        from casestudy.device import pick_device, training_precision
+        from casestudy.device import pick_device, native_precision
     except Exception:  # noqa: BLE001 - a broken torch is reported by the teacher check
         return None
-    return training_precision(pick_device()) == "bf16"
+    return native_precision(pick_device()) == "bf16"
 
 
 def load_average() -> float | None:

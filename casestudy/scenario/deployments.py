@@ -77,8 +77,10 @@ def deployment(collect_dir: Path, arm: str, teacher: str, post_train: TuneSettin
 
 
 def deployment_key(settings: ProviderSettings) -> str:
-    """What identifies a deployment for reuse: everything but its port and file paths."""
-    data = {k: v for k, v in asdict(settings).items() if k not in ("port", "host", "accounts_db", "ledger_db")}
+    """What identifies a deployment for reuse: everything but its port and file paths (and
+    `precision` at its default, a field newer than the frozen collections, whose keys it keeps)."""
+    data = {k: v for k, v in asdict(settings).items()
+            if k not in ("port", "host", "accounts_db", "ledger_db") and not (k == "precision" and not v)}
     return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:12]
 
 

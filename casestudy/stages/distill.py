@@ -149,8 +149,8 @@ def evaluate_all(results: dict[str, TrainResult], data: Harvest, students_dir: P
                  max_new_tokens: int, device: str) -> tuple[dict[str, dict], list[dict]]:
     """Each saved student's evaluation on the held-out gold prompts, and every graded answer
     (the teacher's, collected greedily through the API in notebook 01, first)."""
-    evals = {name: evaluate_saved(name, students_dir / name, data.gold, data.heldout, cache, max_new_tokens, device)
-             for name in results}
+    evals = {name: {**evaluate_saved(name, students_dir / name, data.gold, cache, max_new_tokens, device),
+                    "heldout_ce": result.heldout_ce} for name, result in results.items()}
     teacher_graded = grade_completions(TEACHER, data.gold, [r["completion"] for r in data.gold])
     return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]]
 

@@ -1,5 +1,7 @@
 """The story's deployments: the derived watermark key, the two deployments' settings, the accounts."""
 
+from dataclasses import replace
+
 import pytest
 
 from casestudy.provider.accounts import create_free_account
@@ -21,6 +23,7 @@ def test_main_and_control_deployments(tmp_path):
     assert (main.max_batch_size, control.max_batch_size) == (8, 40)
     assert main.ledger_db == control.ledger_db == str(deployments.ledger_path(tmp_path).resolve())
     assert deployments.deployment_key(main) != deployments.deployment_key(control)
+    assert deployments.deployment_key(replace(main, precision="bf16")) != deployments.deployment_key(main)
     with pytest.raises(ValueError, match="arm must be one of"):
         deployments.deployment(tmp_path, "other", "embedded", None, seed=3, device="cpu", concurrency=4)
 

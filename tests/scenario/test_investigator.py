@@ -15,6 +15,7 @@ def test_query_model_returns_one_answer_per_conversation_in_order(tiny_llama_dir
     asked = [m[-1]["content"] for m in ledger[ledger.status == 200].messages]
     assert sorted(asked) == sorted(c[0]["content"] for c in conversations)
     assert not settings.watermark_enabled
+    assert settings.precision == "auto" and settings.max_batch_size == 64  # served as its owner would
 
 
 def test_ask_model_starts_one_server_and_reuses_cached_answers(tiny_llama_dir, tmp_path, monkeypatch):
@@ -33,3 +34,5 @@ def test_ask_model_starts_one_server_and_reuses_cached_answers(tiny_llama_dir, t
     changed = {"a": study.QuerySet([[{"role": "user", "content": "Other?"}]], 4, 1.0)}
     with pytest.raises(AssertionError, match="must not start a server"):  # new questions need the model again
         study.ask_model("m", tiny_llama_dir, changed, tmp_path, seed=1, device="cpu")
+    with pytest.raises(AssertionError, match="must not start a server"):  # so does another precision
+        study.ask_model("m", tiny_llama_dir, sets, tmp_path, seed=1, device="cpu", precision="fp32")

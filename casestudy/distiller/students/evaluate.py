@@ -1,7 +1,9 @@
 """Evaluate a student on held-out prompts (split "eval", never trained on).
 
-- held-out cross-entropy on the teacher's completions (how well it models the teacher),
-- accuracy against gold answers (see grading.py), and the completions themselves;
+- held-out cross-entropy on the teacher's completions (how well it models the teacher;
+  `mean_ce`, run by the training loop at its end),
+- accuracy against gold answers (see grading.py), and the completions themselves, with the
+  student loaded as it would be served;
 - what the teacher's top-k logprobs carry beyond the sampled token (`topk_facts`).
 """
 
@@ -18,7 +20,7 @@ from tqdm.auto import tqdm
 from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.distiller.students.grading import grade
 from casestudy.distiller.students.losses import IGNORE, completion_ce
-from casestudy.distiller.students.packing import Example, collate_packed, encode_records, pack, prompt_ids
+from casestudy.distiller.students.packing import Example, collate_packed, pack, prompt_ids
 from casestudy.models import load_model
 
 
@@ -45,14 +47,8 @@ def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch
     return total / max(count, 1)
 
 
-def heldout_ce(model, tokenizer, records: Sequence[dict], max_len: int = 1024) -> float:
-    """Mean CE per completion token of `model` on held-out teacher completions."""
-    examples = encode_records(tokenizer, records, None, max_len)
-    return mean_ce(model, examples, tokenizer.pad_token_id, max(len(e) for e in examples) if examples else max_len)
-
-
 @torch.no_grad()
-def generate(model, tokenizer, messages: Sequence[list[dict]], max_new_tokens: int = 32, batch_size: int = 16,
+def generate(model, tokenizer, messages: Sequence[list[dict]], max_new_tokens: int = 32, batch_size: int = 96,
              progress: bool = False, desc: str = "generate") -> list[str]:
     """Greedy completions for chat prompts (left-padded batches, stop at end of turn)."""
     device = next(model.parameters()).device
@@ -95,31 +91,32 @@ def grade_completions(name: str, rows: Sequence[dict], completions: Sequence[str
             for r, c in zip(rows, completions)]
 
 
-def evaluate_student(name: str, model, tokenizer, gold: Sequence[dict], heldout: Sequence[dict],
-                     max_new_tokens: int = 32, batch_size: int = 32, max_len: int = 1024) -> dict:
-    """Everything measured for one model: graded greedy answers, and held-out CE on teacher text."""
+def evaluate_student(name: str, model, tokenizer, gold: Sequence[dict], max_new_tokens: int = 32,
+                     batch_size: int = 96) -> dict:
+    """A model's greedy answers to the held-out gold prompts, graded. (Its held-out
+    cross-entropy on teacher text is measured where it trains: `TrainResult.heldout_ce`.)"""
     completions = generate(model, tokenizer, [r["messages"] for r in gold], max_new_tokens, batch_size,
                            progress=True, desc=f"generate {name}")
     graded = grade_completions(name, gold, completions)
-    result = {"name": name, "graded": graded,
-              "accuracy": float(np.mean([g["correct"] for g in graded])) if graded else float("nan"),
-              "heldout_ce": heldout_ce(model, tokenizer, heldout, max_len) if heldout else float("nan")}
-    return result
+    return {"name": name, "graded": graded,
+            "accuracy": float(np.mean([g["correct"] for g in graded])) if graded else float("nan")}
 
 
-def evaluate_saved(name: str, student_dir: str | Path, gold: Sequence[dict], heldout: Sequence[dict],
-                   cache: str | Path, max_new_tokens: int = 32, device: str = "auto", batch_size: int = 32) -> dict:
-    """Evaluate the student saved in `student_dir` (loaded as it would be served),
+def evaluate_saved(name: str, student_dir: str | Path, gold: Sequence[dict], cache: str | Path,
+                   max_new_tokens: int = 32, device: str = "auto", precision: str = "auto",
+                   batch_size: int = 96) -> dict:
+    """Evaluate the student saved in `student_dir`, loaded as its owner would serve it
+    (`precision` "auto": bf16 where the hardware has it, `casestudy.device.native_precision`),
     reusing `cache/<name>.json` when the student and the evaluation inputs are unchanged."""
     student_dir = Path(student_dir)
-    key = fingerprint({"gold": [r["id"] for r in gold], "heldout": [r["id"] for r in heldout],
-                       "max_new_tokens": max_new_tokens}, [student_dir / "model.safetensors"])
+    key = fingerprint({"gold": [r["id"] for r in gold], "max_new_tokens": max_new_tokens, "precision": precision,
+                       "batch_size": batch_size}, [student_dir / "model.safetensors"])
     path = Path(cache) / f"{name}.json"
     if path.is_file() and (saved := json.loads(path.read_text())).get("key") == key:
         return saved
-    loaded = load_model(str(student_dir), device=device)
-    result = evaluate_student(name, loaded.model, loaded.tokenizer, gold, heldout, max_new_tokens, batch_size)
-    result["key"] = key
+    loaded = load_model(str(student_dir), device=device, precision=precision)
+    result = evaluate_student(name, loaded.model, loaded.tokenizer, gold, max_new_tokens, batch_size)
+    result.update(key=key, device=loaded.device.describe())
     write_json_atomic(path, result)
     return result
 

@@ -3,7 +3,7 @@
 The same function runs in a notebook, a script, or under `accelerate launch` /
 `torchrun` (accelerate shards the rows and syncs gradients; nothing else changes).
 On CUDA: fused AdamW, SDPA attention and an MFU estimate. bf16 autocast on CUDA and on
-CPUs with native bf16 (casestudy.device.training_precision). Everywhere:
+CPUs with native bf16 (casestudy.device.native_precision). Everywhere:
 packed rows, gradient accumulation, warm-up plus cosine schedule, safetensors
 checkpoints, and resume from the last one.
 """
@@ -27,12 +27,13 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from casestudy.artifacts import write_json_atomic
-from casestudy.device import pick_device, training_precision
+from casestudy.device import pick_device, native_precision
 from casestudy.models import train_only_top
 from casestudy.distiller.students.evaluate import mean_ce
 from casestudy.distiller.students.losses import IGNORE, distill_loss
 from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed, row_tokens
 from casestudy.distiller.students.student import StudentConfig, StudentSpec, build_student, count_params, student_key
+from casestudy.distiller.students.trunk import Trunk, trunk_for
 
 RESULT_FILE = "train_result.json"
 LOG_FILE = "train_log.jsonl"
@@ -53,7 +54,7 @@ class TrainConfig:
     train_layers: int = 0        # 0: every weight trains; N: only the top N decoder layers (a fine-tune of a base)
     seed: int = 0                # initialisation and data order
     device: str = "auto"         # casestudy.device.pick_device rule
-    precision: str = "auto"      # casestudy.device.training_precision rule: bf16 autocast where native, else fp32
+    precision: str = "auto"      # casestudy.device.native_precision rule: bf16 autocast where native, else fp32
     log_every: int = 5           # steps between log lines
     eval_every: int = 0          # steps between held-out CE evaluations (0: only at the end)
     ckpt_every: int = 0          # steps between checkpoints (0: only at the end)
@@ -81,21 +82,31 @@ class TrainResult:
     def summary(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "history"}
 
+    @property
+    def heldout_ce(self) -> float:
+        """Cross-entropy on the held-out teacher text at the end of training (nan if none was measured)."""
+        return next((h["eval_ce"] for h in reversed(self.history) if "eval_ce" in h), float("nan"))
+
 
 # -- the model wrapper: logits only where a loss is taken -------------------------------
 
 class StudentLoss(torch.nn.Module):
     """Runs the student's body on the whole row but its 49k-wide head only on target
-    positions (the prompt needs no logits), then the distillation loss."""
+    positions (the prompt needs no logits), then the distillation loss. With a `Trunk`,
+    the frozen bottom layers run once per row (trunk.py)."""
 
     def __init__(self, model, alpha: float = 0.0):
         super().__init__()
         self.model = model
         self.alpha = alpha
 
-    def forward(self, batch: dict[str, torch.Tensor]):
-        out = self.model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                               attention_mask=batch.get("attention_mask"), use_cache=False)
+    def forward(self, batch: dict[str, torch.Tensor], trunk: Trunk | None = None, row_ids: Sequence[int] = ()):
+        if trunk is not None:  # the frozen layers' kept output, into the layers that train
+            out = trunk.top(inputs_embeds=trunk.hidden(row_ids, batch), position_ids=batch["position_ids"],
+                            use_cache=False)
+        else:
+            out = self.model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                                   attention_mask=batch.get("attention_mask"), use_cache=False)
         sel = batch["targets"] != IGNORE
         logits = self.model.lm_head(out.last_hidden_state[sel])
         top_ids = batch["top_ids"][sel] if "top_ids" in batch else None
@@ -213,7 +224,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
 
     dev = pick_device(train.device)
     cuda = dev.name == "cuda"
-    precision = training_precision(dev, train.precision)
+    precision = native_precision(dev, train.precision)
     # torch's autocast rather than accelerate's mixed_precision: accelerate fixes that once per
     # process, and one notebook trains students of either precision (tests do too).
     autocast = torch.autocast(dev.name, dtype=torch.bfloat16, enabled=precision == "bf16")
@@ -230,6 +241,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
     base = acc.unwrap_model(wrapper).model
 
     rows = pack([len(e) for e in examples], train.max_len)
+    trunk = trunk_for(base.model, train.train_layers, precision, examples, rows, train.max_len)
     ckpt_root = out / "checkpoints"
     step, tokens, targets, elapsed, history = 0, 0, 0, 0.0, []
     if reuse and (last := _latest_checkpoint(ckpt_root)) is not None:
@@ -272,7 +284,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
             sync = micro == train.grad_accum - 1
             ctx = acc.no_sync(wrapper) if not sync else nullcontext()
             with ctx, autocast:
-                loss, parts = wrapper(batch)
+                loss, parts = wrapper(batch, trunk, idx)
                 acc.backward(loss / train.grad_accum)
             for k, v in parts.items():
                 parts_sum[k] = parts_sum.get(k, 0.0) + v / train.grad_accum
@@ -299,15 +311,17 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
             bar.set_postfix(loss=f"{parts_sum.get('ce', float('nan')):.3f}", tok_s=f"{tps:.0f}")
         if eval_examples and ((train.eval_every and step % train.eval_every == 0) or step == train.max_steps):
             entry = entry or {"step": step, "train_tokens": tokens, "elapsed": elapsed}
-            entry["eval_ce"] = mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)
+            with autocast:
+                entry["eval_ce"] = mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)
         if entry:
             history.append(entry)
         if (train.ckpt_every and step % train.ckpt_every == 0) or step == last_step:
             checkpoint()
     bar.close()
     if step == 0 and eval_examples:  # the untrained baseline: one held-out measurement
-        history.append({"step": 0, "train_tokens": 0, "elapsed": 0.0,
-                        "eval_ce": mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)})
+        with autocast:
+            history.append({"step": 0, "train_tokens": 0, "elapsed": 0.0,
+                            "eval_ce": mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)})
 
     result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
                          target_tokens=targets, steps=step, wall_seconds=elapsed,

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from casestudy.distiller.students.evaluate import evaluate_saved, evaluate_student, generate, gold_rows, heldout_ce
-from casestudy.distiller.students.packing import prompt_ids
+from casestudy.distiller.students.evaluate import evaluate_saved, evaluate_student, generate, gold_rows, mean_ce
+from casestudy.distiller.students.packing import encode_records, prompt_ids
 from casestudy.distiller.students.student import StudentConfig, make_student
 from casestudy.models import embedded_model_dir
 
@@ -27,7 +27,7 @@ MSGS = [[{"role": "user", "content": "Review: loved it. Positive or negative?"}]
         [{"role": "user", "content": "What is the capital of France? Answer in one word, please."}]]
 
 
-def test_heldout_ce_equals_direct_sum(tok, model):
+def test_mean_ce_equals_direct_sum(tok, model):
     completions = ["positive", "Paris is the capital"]
     total, count = 0.0, 0
     with torch.no_grad():
@@ -38,7 +38,8 @@ def test_heldout_ce_equals_direct_sum(tok, model):
             total -= sum(float(logp[len(p) - 1 + j, t]) for j, t in enumerate(cids))
             count += len(cids)
     recs = [{"id": str(i), "messages": m, "completion": c} for i, (m, c) in enumerate(zip(MSGS, completions))]
-    assert heldout_ce(model, tok, recs) == pytest.approx(total / count, rel=1e-4)
+    examples = encode_records(tok, recs, None, 256)
+    assert mean_ce(model, examples, tok.pad_token_id, 256) == pytest.approx(total / count, rel=1e-4)
 
 
 def test_batched_generation_equals_one_at_a_time(tok, model):
@@ -56,9 +57,8 @@ def test_evaluate_student_grades_gold_eval_prompts_once(tok, model):
              "messages": MSGS[1], "completion": "Paris"}]
     gold = gold_rows(recs)
     assert [r["id"] for r in gold] == ["a#0"]
-    res = evaluate_student("tiny", model, tok, gold, recs[:1], max_new_tokens=4)
+    res = evaluate_student("tiny", model, tok, gold, max_new_tokens=4)
     assert res["accuracy"] in (0.0, 1.0) and len(res["graded"]) == 1
-    assert math.isfinite(res["heldout_ce"]) and res["heldout_ce"] > 0
 
 
 def test_evaluate_saved_reuses_its_cache_until_the_inputs_change(tok, model, tmp_path):
@@ -66,11 +66,15 @@ def test_evaluate_saved_reuses_its_cache_until_the_inputs_change(tok, model, tmp
     tok.save_pretrained(tmp_path / "student")
     gold = [{"id": "a#0", "prompt_id": "a", "split": "eval", "family": "arithmetic", "gold": ["579"],
              "messages": [{"role": "user", "content": "How much is 123 plus 456?"}], "completion": "Answer: 579"}]
-    first = evaluate_saved("tiny", tmp_path / "student", gold, gold, tmp_path / "cache", max_new_tokens=3, device="cpu")
+    first = evaluate_saved("tiny", tmp_path / "student", gold, tmp_path / "cache", max_new_tokens=3, device="cpu",
+                           precision="fp32")
+    assert first["device"] == "cpu (%d threads, float32)" % torch.get_num_threads()
     (tmp_path / "cache" / "tiny.json").write_text(json.dumps({**first, "accuracy": 0.5}))  # a marker: read back, not recomputed
-    assert evaluate_saved("tiny", tmp_path / "student", gold, gold, tmp_path / "cache", 3, "cpu")["accuracy"] == 0.5
-    again = evaluate_saved("tiny", tmp_path / "student", gold, gold, tmp_path / "cache", 4, "cpu")  # other inputs
+    assert evaluate_saved("tiny", tmp_path / "student", gold, tmp_path / "cache", 3, "cpu", "fp32")["accuracy"] == 0.5
+    again = evaluate_saved("tiny", tmp_path / "student", gold, tmp_path / "cache", 4, "cpu", "fp32")  # other inputs
     assert again["accuracy"] == first["accuracy"] and again["key"] != first["key"]
+    served = evaluate_saved("tiny", tmp_path / "student", gold, tmp_path / "cache", 3, "cpu", "bf16")  # served in bf16
+    assert served["key"] != first["key"] and "bfloat16" in served["device"]
 
 
 def test_topk_facts_by_hand():

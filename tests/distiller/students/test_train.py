@@ -109,3 +109,38 @@ def test_untrained_baseline_and_empty_data(tmp_path, tok, collection):
     assert (tmp_path / "base" / "model.safetensors").is_file()
     with pytest.raises(ValueError, match="no trainable examples"):
         train_student([], None, TINY, cfg(), tmp_path / "none", tokenizer=tok, progress=False, name="none")
+
+
+def test_a_kept_trunk_trains_the_same_student_and_serves_the_next(tmp_path, tok, collection, monkeypatch):
+    """Fine-tuning the top layer: the frozen layer's output kept per row gives the very weights
+    of running it every step, and a second student on the same rows reuses those outputs."""
+    from casestudy.distiller.students import trunk
+
+    records, topk = collection
+    kept = train_student(records, topk, TINY, cfg(train_layers=1), tmp_path / "kept", tokenizer=tok, progress=False)
+    rows = trunk._kept[0].rows
+    assert rows and all(h.dtype == torch.float32 for h in rows.values())
+    train_student(records, topk, TINY, cfg(train_layers=1, alpha=0.5), tmp_path / "topk", tokenizer=tok, progress=False)
+    assert trunk._kept[0].rows is rows  # same frozen weights, same rows: nothing recomputed
+    monkeypatch.setattr(trunk, "MAX_BYTES", 0)  # no room: every step runs the whole model
+    whole = train_student(records, topk, TINY, cfg(train_layers=1), tmp_path / "whole", tokenizer=tok, progress=False)
+    a, b = load_file(tmp_path / "kept" / "model.safetensors"), load_file(tmp_path / "whole" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["train_ce"] for h in kept.history] == [h["train_ce"] for h in whole.history]
+    assert trunk._kept[0].rows is rows  # the run without a trunk left the kept one alone
+
+
+def test_no_trunk_when_every_layer_trains_or_the_weights_differ(tok):
+    from casestudy.distiller.students import trunk
+    from casestudy.distiller.students.packing import encode_records, pack
+    from casestudy.distiller.students.student import make_student
+
+    records, _ = generate_collection(tiny_llama(tok, seed=7), tok, random_prompts(2), max_new_tokens=4, k=5)
+    examples = encode_records(tok, records, None, 128)
+    rows = pack([len(e) for e in examples], 128)
+    body = lambda seed: make_student(TINY, tok, seed=seed).model
+    assert trunk.trunk_for(body(0), 0, "fp32", examples, rows, 128) is None
+    assert trunk.trunk_for(body(0), 2, "fp32", examples, rows, 128) is None
+    first = trunk.trunk_for(body(0), 1, "fp32", examples, rows, 128)
+    assert trunk.trunk_for(body(0), 1, "fp32", examples, rows, 128).rows is first.rows
+    assert trunk.trunk_for(body(1), 1, "fp32", examples, rows, 128).rows is not first.rows
