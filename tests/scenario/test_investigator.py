@@ -15,7 +15,7 @@ def test_query_model_returns_one_answer_per_conversation_in_order(tiny_llama_dir
     asked = [m[-1]["content"] for m in ledger[ledger.status == 200].messages]
     assert sorted(asked) == sorted(c[0]["content"] for c in conversations)
     assert not settings.watermark_enabled
-    assert settings.precision == "auto" and settings.max_batch_size == 64  # served as its owner would
+    assert settings.precision == "auto" and settings.max_batch_size == 128  # served as its owner would
 
 
 def test_ask_model_starts_one_server_and_reuses_cached_answers(tiny_llama_dir, tmp_path, monkeypatch):

@@ -21,23 +21,33 @@ from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.distiller.students.grading import grade
 from casestudy.distiller.students.losses import IGNORE, completion_ce
 from casestudy.distiller.students.packing import Example, collate_packed, pack, prompt_ids
+from casestudy.distiller.students.trunk import trunk_for
 from casestudy.models import load_model
 
 
 @torch.no_grad()
-def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch_size: int = 8) -> float:
-    """Token-weighted mean cross-entropy (nats) of a model on the targets of `examples`."""
+def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch_size: int = 8,
+            frozen_below: int = 0, precision: str = "") -> float:
+    """Token-weighted mean cross-entropy (nats) of a model on the targets of `examples`.
+
+    With `frozen_below=N` (a fine-tune of the top N layers, trained in `precision`), the
+    layers under them run through a kept `Trunk`, shared by students with the same start."""
     if not examples:
         return float("nan")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     rows = pack([len(e) for e in examples], max_len)
+    trunk = trunk_for(model.model, frozen_below, precision, examples, rows, max_len) if frozen_below else None
     total, count = 0.0, 0
     for i in range(0, len(rows), batch_size):
         batch = collate_packed(examples, rows[i:i + batch_size], pad_id, max_len)
         batch = {k: v.to(device) for k, v in batch.items()}
-        out = model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False)
+        if trunk is not None:
+            hidden = trunk.hidden(range(i, min(i + batch_size, len(rows))), batch)
+            out = trunk.top(inputs_embeds=hidden, position_ids=batch["position_ids"], use_cache=False)
+        else:
+            out = model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False)
         sel = batch["targets"] != IGNORE
         logits = model.lm_head(out.last_hidden_state[sel])
         n = int(sel.sum())

@@ -266,6 +266,11 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
                 if old != path:
                     shutil.rmtree(old, ignore_errors=True)
 
+    def held_out_ce() -> float:
+        with autocast:
+            return mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len,
+                           frozen_below=train.train_layers, precision=precision)
+
     peak = peak_flops() if cuda else None
     fpt = flops_per_token(params, base.config.num_hidden_layers, base.config.hidden_size, train.max_len)
     last_step = train.max_steps if stop_after is None else min(train.max_steps, stop_after)
@@ -311,17 +316,14 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
             bar.set_postfix(loss=f"{parts_sum.get('ce', float('nan')):.3f}", tok_s=f"{tps:.0f}")
         if eval_examples and ((train.eval_every and step % train.eval_every == 0) or step == train.max_steps):
             entry = entry or {"step": step, "train_tokens": tokens, "elapsed": elapsed}
-            with autocast:
-                entry["eval_ce"] = mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)
+            entry["eval_ce"] = held_out_ce()
         if entry:
             history.append(entry)
         if (train.ckpt_every and step % train.ckpt_every == 0) or step == last_step:
             checkpoint()
     bar.close()
     if step == 0 and eval_examples:  # the untrained baseline: one held-out measurement
-        with autocast:
-            history.append({"step": 0, "train_tokens": 0, "elapsed": 0.0,
-                            "eval_ce": mean_ce(base, eval_examples, tokenizer.pad_token_id, train.max_len)})
+        history.append({"step": 0, "train_tokens": 0, "elapsed": 0.0, "eval_ce": held_out_ce()})
 
     result = TrainResult(name=name, kind=kind, out_dir=str(out), params=params, train_tokens=tokens,
                          target_tokens=targets, steps=step, wall_seconds=elapsed,

@@ -9,7 +9,9 @@ workshop's students see each row twice, its dose students about ten times.
 
 Both halves are views of the model's own decoder (`LlamaModel`-like: `embed_tokens`,
 `layers`, `norm`), sharing its weights, so the forward pass is transformers' own
-(rotary positions, the packed-sequence mask from `position_ids`).
+(rotary positions, the packed-sequence mask from `position_ids`). The held-out
+cross-entropy measured at the end of each student's training uses a trunk too: every
+student fine-tuned from the public model shares its frozen layers.
 """
 
 from __future__ import annotations
@@ -61,7 +63,10 @@ class Trunk:
         return torch.stack([self.rows[r] for r in row_ids])
 
 
-_kept: list[Trunk] = []  # the last trunk built, for the next student trained on the same rows
+# The rows of the last KEEP trunks built, by key: a student's training rows and the held-out
+# rows that every student fine-tuned from the same start is measured on at its end.
+KEEP = 2
+_kept: dict[str, dict[int, torch.Tensor]] = {}
 
 
 def trunk_for(decoder: torch.nn.Module, train_layers: int, precision: str, examples: Sequence[Example],
@@ -81,11 +86,9 @@ def trunk_for(decoder: torch.nn.Module, train_layers: int, precision: str, examp
         for i in row:
             h.update(np.ascontiguousarray(examples[i].input_ids, dtype=np.int64).tobytes() + b",")
     key = h.hexdigest()
-    if _kept and _kept[0].key == key:
-        kept = _kept[0]
-        trunk = Trunk(decoder, train_layers, key)  # views of this student's weights, the same values
-        trunk.rows = kept.rows
-    else:
-        trunk = Trunk(decoder, train_layers, key)
-    _kept[:] = [trunk]
+    trunk = Trunk(decoder, train_layers, key)  # views of this student's weights
+    trunk.rows = _kept.pop(key, trunk.rows)     # ... and the outputs kept for the same frozen weights
+    _kept[key] = trunk.rows
+    while len(_kept) > KEEP:
+        _kept.pop(next(iter(_kept)))
     return trunk

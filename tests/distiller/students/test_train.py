@@ -118,16 +118,17 @@ def test_a_kept_trunk_trains_the_same_student_and_serves_the_next(tmp_path, tok,
 
     records, topk = collection
     kept = train_student(records, topk, TINY, cfg(train_layers=1), tmp_path / "kept", tokenizer=tok, progress=False)
-    rows = trunk._kept[0].rows
+    last = lambda: list(trunk._kept.values())[-1]
+    rows = last()
     assert rows and all(h.dtype == torch.float32 for h in rows.values())
     train_student(records, topk, TINY, cfg(train_layers=1, alpha=0.5), tmp_path / "topk", tokenizer=tok, progress=False)
-    assert trunk._kept[0].rows is rows  # same frozen weights, same rows: nothing recomputed
+    assert last() is rows  # same frozen weights, same rows: nothing recomputed
     monkeypatch.setattr(trunk, "MAX_BYTES", 0)  # no room: every step runs the whole model
     whole = train_student(records, topk, TINY, cfg(train_layers=1), tmp_path / "whole", tokenizer=tok, progress=False)
     a, b = load_file(tmp_path / "kept" / "model.safetensors"), load_file(tmp_path / "whole" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [h["train_ce"] for h in kept.history] == [h["train_ce"] for h in whole.history]
-    assert trunk._kept[0].rows is rows  # the run without a trunk left the kept one alone
+    assert last() is rows  # the run without a trunk left the kept one alone
 
 
 def test_no_trunk_when_every_layer_trains_or_the_weights_differ(tok):
@@ -144,3 +145,18 @@ def test_no_trunk_when_every_layer_trains_or_the_weights_differ(tok):
     first = trunk.trunk_for(body(0), 1, "fp32", examples, rows, 128)
     assert trunk.trunk_for(body(0), 1, "fp32", examples, rows, 128).rows is first.rows
     assert trunk.trunk_for(body(1), 1, "fp32", examples, rows, 128).rows is not first.rows
+    assert trunk.trunk_for(body(0), 1, "bf16", examples, rows, 128).rows is not first.rows
+    assert len(trunk._kept) == trunk.KEEP
+
+
+def test_held_out_ce_through_a_trunk_is_the_whole_models(tok, collection):
+    from casestudy.distiller.students.evaluate import mean_ce
+    from casestudy.distiller.students.packing import encode_records
+    from casestudy.distiller.students.student import make_student
+
+    records, _ = collection
+    model = make_student(TINY, tok, seed=2).eval()
+    examples = encode_records(tok, records, None, 128)
+    whole = mean_ce(model, examples, tok.pad_token_id, 128, batch_size=2)
+    assert mean_ce(model, examples, tok.pad_token_id, 128, batch_size=2, frozen_below=1, precision="fp32") \
+        == pytest.approx(whole, rel=1e-6)
