@@ -212,6 +212,16 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
+def collection_note(run: Path, notebook: str) -> str:
+    """" (the frozen collection, unpacked)" after notebook 01's time when the run started from the
+    shipped collection: its few seconds are not a collection's time."""
+    path = run / "collect" / "metrics.json"
+    if notebook != "01_collect" or not path.is_file():
+        return ""
+    source = json.loads(path.read_text()).get("source") or {}
+    return " (the frozen collection, unpacked)" if source.get("kind") == "frozen" else ""
+
+
 def run_section(run: Path, base: Path) -> list[str]:
     """The Markdown for one published run; links relative to `base` (the README's folder)."""
     def rel(path: Path) -> str:
@@ -232,7 +242,8 @@ def run_section(run: Path, base: Path) -> list[str]:
               f"[The report's index]({rel(report / INDEX)}) and each executed notebook are there."]
     if timings:
         lines[-1] += (f" The notebooks ran {minutes(sum(timings.values()))}: "
-                      + ", ".join(f"{k[:2]} {minutes(v)}" for k, v in sorted(timings.items())) + ".")
+                      + ", ".join(f"{k[:2]} {minutes(v)}{collection_note(run, k)}" for k, v in sorted(timings.items()))
+                      + ".")
     lines.append("")
 
     stopped = {nb.stem: problem for nb in notebooks

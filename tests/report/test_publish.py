@@ -157,6 +157,13 @@ def test_readme_section_embeds_the_key_figures_and_the_headline_table(run, tmp_p
     assert pub.readme_section(text) == section
     assert pub.update_readme(readme, repo / "results") is False
 
+    # a run that started from the shipped collection says so beside notebook 01's few seconds
+    (repo / "results" / "smoke" / "collect").mkdir(exist_ok=True)
+    (repo / "results" / "smoke" / "collect" / "metrics.json").write_text(json.dumps({"source": {"kind": "frozen"}}))
+    (repo / "results" / "smoke" / "timings.json").write_text(json.dumps({"01_collect": 14.0, "02_distill": 60.0}))
+    frozen = pub.results_section(repo / "results", repo)
+    assert "The notebooks ran 1.2 min: 01 14 s (the frozen collection, unpacked), 02 1.0 min." in frozen
+
 
 def test_a_key_figure_the_run_did_not_draw_is_named_not_linked(run, tmp_path):
     repo = tmp_path / "repo"
