@@ -244,13 +244,24 @@ def decide(m: Machine, t: Teacher, reference: dict[str, Any] | None = None,
 
 
 def calibrate(run: Path, teacher: Teacher, path: Path = REFERENCE_FILE) -> Path:
-    """Record the reference: `run`'s notebook times and this machine's tokens/s (run it where `run` was made)."""
+    """Record the reference: `run`'s notebook times and this machine's tokens/s (run it where `run` was made).
+
+    A run that unpacked the frozen collection has no collection time of its own: notebook 01
+    keeps the previous reference's time (a live collection), and the file says so."""
+    from casestudy.scenario.frozen import started_frozen
+
     timings = json.loads((Path(run) / "timings.json").read_text())
     if not teacher.loaded:
         raise RuntimeError(f"cannot calibrate: {teacher.error}")
+    notes = []
+    previous = read_reference(path)
+    if started_frozen(run) and previous and "01_collect" in previous["timings"]:
+        timings["01_collect"] = previous["timings"]["01_collect"]
+        notes.append(f"01_collect from the previous reference ({previous.get('measured_at', 'unknown')}, run "
+                     f"{previous.get('run', 'unknown')}): this run unpacked the frozen collection")
     payload = {"run": Path(run).name, "timings": timings, "tokens_per_second": teacher.tokens_per_second,
                "machine": asdict(machine()), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "formula": "estimate(notebook) = T_ref(notebook) * r_ref / r_here"}
+               "formula": "estimate(notebook) = T_ref(notebook) * r_ref / r_here", "notes": notes}
     Path(path).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return Path(path)
 

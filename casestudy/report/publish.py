@@ -43,6 +43,7 @@ from casestudy.report.clean import _rewrite, path_replacements
 from casestudy.report.html import FIGURES, INDEX, RUN_INFO, stage_name, write_report
 from casestudy.report.runner import PAPERMILL_TAGS, NotebookRun, RunResult
 from casestudy.report.spread import read_spread, spread_file, spread_lines
+from casestudy.scenario.frozen import started_frozen
 
 README = REPO_ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -215,11 +216,7 @@ def minutes(seconds: float) -> str:
 def collection_note(run: Path, notebook: str) -> str:
     """" (the frozen collection, unpacked)" after notebook 01's time when the run started from the
     shipped collection: its few seconds are not a collection's time."""
-    path = run / "collect" / "metrics.json"
-    if notebook != "01_collect" or not path.is_file():
-        return ""
-    source = json.loads(path.read_text()).get("source") or {}
-    return " (the frozen collection, unpacked)" if source.get("kind") == "frozen" else ""
+    return " (the frozen collection, unpacked)" if notebook == "01_collect" and started_frozen(run) else ""
 
 
 def run_section(run: Path, base: Path) -> list[str]:

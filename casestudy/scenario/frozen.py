@@ -232,6 +232,12 @@ def localise_settings(collect_dir: Path, fingerprint: str | None) -> None:
         settings.save(path)
 
 
+def started_frozen(run: Path) -> bool:
+    """Whether `run`'s collect stage was unpacked from a frozen collection (its notebook 01 took seconds)."""
+    path = Path(run) / "collect" / METRICS_FILE
+    return path.is_file() and (json.loads(path.read_text()).get("source") or {}).get("kind") == "frozen"
+
+
 def describe(meta: dict[str, Any]) -> str:
     """One sentence naming the frozen data a run used."""
     return (f"the frozen collection `{Path(meta['archive']).name}` (SHA-256 {meta['sha256'][:16]}…, packed "

@@ -107,3 +107,13 @@ def test_calibrate_records_the_run_times_and_the_speed(tmp_path):
     assert check.read_reference(tmp_path / "missing.json") is None
     with pytest.raises(RuntimeError, match="cannot calibrate"):
         check.calibrate(run, check.Teacher(False, error="boom"), tmp_path / "bad.json")
+    assert reference["notes"] == []
+
+    # a run from the frozen collection keeps the previous reference's live collection time
+    frozen = tmp_path / "frozen" / "workshop"
+    (frozen / "collect").mkdir(parents=True)
+    (frozen / "collect" / "metrics.json").write_text(json.dumps({"source": {"kind": "frozen"}}))
+    (frozen / "timings.json").write_text(json.dumps({**REFERENCE["timings"], "01_collect": 14.0, "02_distill": 900.0}))
+    again = check.read_reference(check.calibrate(frozen, check.Teacher(True, 1.0, 40.0), path))
+    assert again["timings"]["01_collect"] == REFERENCE["timings"]["01_collect"]
+    assert again["timings"]["02_distill"] == 900.0 and "frozen collection" in again["notes"][0]
