@@ -84,8 +84,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
             continue
         row = {"figure": column, "seeds": len(values), "min": values.min(), "median": values.median(),
                "max": values.max()}
-        if is_p_value(column) and (values > 0).all():
-            row["log10 range"] = f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
+        row["log10 range"] = (f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
+                              if is_p_value(column) and (values > 0).all() else "")  # blank, not NaN, elsewhere
         rows.append(row)
     return pd.DataFrame(rows).set_index("figure")
 

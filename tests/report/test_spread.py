@@ -30,6 +30,7 @@ def test_figures_per_seed_and_their_summary(tmp_path, monkeypatch):
     table = spread.summary(spread.spread_table(figures))
     assert table.loc["best student skill accuracy", "min"] == 0.75 and table.loc["best student skill accuracy", "max"] == 0.85
     assert table.loc["watermark p, main suspect", "log10 range"] == "-5.0 to -3.0"
+    assert table.loc["best student skill accuracy", "log10 range"] == ""  # blank, not NaN
     assert "best student" not in table.index  # a name, not a figure
 
 
