@@ -12,7 +12,6 @@ number of green pairs is Binomial(n, gamma) and the p-value is its exact upper t
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 

@@ -131,8 +131,9 @@ def ask_model(
         key = fingerprint({**asdict(queries), "seed": seed, "system_prompt": system_prompt, "precision": precision},
                           weights)
         path = Path(out_dir) / "answers" / f"{name}-{label}.json"
-        if path.is_file() and json.loads(path.read_text()).get("fingerprint") == key:
-            answers[label] = json.loads(path.read_text())["answers"]
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+        if saved.get("fingerprint") == key:
+            answers[label] = saved["answers"]
         else:
             missing[label] = (queries, key, path)
     if missing:

@@ -21,7 +21,7 @@ from casestudy.artifacts import fingerprint, write_json_atomic
 from casestudy.distiller.students.grading import grade
 from casestudy.distiller.students.losses import IGNORE, completion_ce
 from casestudy.distiller.students.packing import Example, collate_packed, pack, prompt_ids
-from casestudy.distiller.students.trunk import trunk_for
+from casestudy.distiller.students.trunk import decoder_output, trunk_for
 from casestudy.models import load_model
 
 
@@ -38,18 +38,14 @@ def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch
     model.eval()
     device = next(model.parameters()).device
     rows = pack([len(e) for e in examples], max_len)
-    trunk = trunk_for(model.model, frozen_below, precision, examples, rows, max_len) if frozen_below else None
+    trunk = trunk_for(model.model, frozen_below, precision, examples, rows, max_len)
     total, count = 0.0, 0
     for i in range(0, len(rows), batch_size):
         batch = collate_packed(examples, rows[i:i + batch_size], pad_id, max_len)
         batch = {k: v.to(device) for k, v in batch.items()}
-        if trunk is not None:
-            hidden = trunk.hidden(range(i, min(i + batch_size, len(rows))), batch)
-            out = trunk.top(inputs_embeds=hidden, position_ids=batch["position_ids"], use_cache=False)
-        else:
-            out = model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False)
+        hidden = decoder_output(model.model, batch, trunk, range(i, min(i + batch_size, len(rows))))
         sel = batch["targets"] != IGNORE
-        logits = model.lm_head(out.last_hidden_state[sel])
+        logits = model.lm_head(hidden[sel])
         n = int(sel.sum())
         total += float(completion_ce(logits, batch["targets"][sel])) * n
         count += n

@@ -33,7 +33,7 @@ from casestudy.distiller.students.evaluate import mean_ce
 from casestudy.distiller.students.losses import IGNORE, distill_loss
 from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed, row_tokens
 from casestudy.distiller.students.student import StudentConfig, StudentSpec, build_student, count_params, student_key
-from casestudy.distiller.students.trunk import Trunk, trunk_for
+from casestudy.distiller.students.trunk import Trunk, decoder_output, trunk_for
 
 RESULT_FILE = "train_result.json"
 LOG_FILE = "train_log.jsonl"
@@ -101,14 +101,9 @@ class StudentLoss(torch.nn.Module):
         self.alpha = alpha
 
     def forward(self, batch: dict[str, torch.Tensor], trunk: Trunk | None = None, row_ids: Sequence[int] = ()):
-        if trunk is not None:  # the frozen layers' kept output, into the layers that train
-            out = trunk.top(inputs_embeds=trunk.hidden(row_ids, batch), position_ids=batch["position_ids"],
-                            use_cache=False)
-        else:
-            out = self.model.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                                   attention_mask=batch.get("attention_mask"), use_cache=False)
+        hidden = decoder_output(self.model.model, batch, trunk, row_ids)
         sel = batch["targets"] != IGNORE
-        logits = self.model.lm_head(out.last_hidden_state[sel])
+        logits = self.model.lm_head(hidden[sel])
         top_ids = batch["top_ids"][sel] if "top_ids" in batch else None
         top_lp = batch["top_logprobs"][sel] if "top_logprobs" in batch else None
         loss, parts = distill_loss(logits, batch["targets"][sel], top_ids, top_lp, self.alpha)

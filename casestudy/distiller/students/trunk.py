@@ -42,14 +42,12 @@ def decoder_view(decoder: torch.nn.Module, layers: slice, final_norm: bool) -> t
 
 
 class Trunk:
-    """The frozen bottom of `decoder` (all but its top `train_layers` layers), one output per row, kept."""
+    """The frozen bottom `depth` layers of `decoder`, one output per row, kept; `top` runs the rest."""
 
-    def __init__(self, decoder: torch.nn.Module, train_layers: int, key: str):
-        depth = len(decoder.layers) - train_layers
+    def __init__(self, decoder: torch.nn.Module, depth: int, rows: dict[int, torch.Tensor] | None = None):
         self.bottom = decoder_view(decoder, slice(0, depth), final_norm=False)
         self.top = decoder_view(decoder, slice(depth, None), final_norm=True)
-        self.key = key
-        self.rows: dict[int, torch.Tensor] = {}
+        self.rows: dict[int, torch.Tensor] = {} if rows is None else rows
 
     @torch.no_grad()
     def hidden(self, row_ids: Sequence[int], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -87,9 +85,20 @@ def trunk_for(decoder: torch.nn.Module, train_layers: int, precision: str, examp
         for i in row:
             h.update(np.ascontiguousarray(examples[i].input_ids, dtype=np.int64).tobytes() + b",")
     key = h.hexdigest()
-    trunk = Trunk(decoder, train_layers, key)  # views of this student's weights
-    trunk.rows = _kept.pop(key, trunk.rows)     # ... and the outputs kept for the same frozen weights
+    # views of this student's weights, with the outputs kept for the same frozen weights and rows
+    trunk = Trunk(decoder, depth, _kept.pop(key, None))
     _kept[key] = trunk.rows
     while len(_kept) > KEEP:
         _kept.pop(next(iter(_kept)))
     return trunk
+
+
+def decoder_output(decoder: torch.nn.Module, batch: dict[str, torch.Tensor], trunk: Trunk | None = None,
+                   row_ids: Sequence[int] = ()) -> torch.Tensor:
+    """The decoder's last hidden states for a packed batch: through `trunk` (the kept outputs of
+    rows `row_ids` into the layers above) when given, else the whole decoder."""
+    if trunk is not None:
+        return trunk.top(inputs_embeds=trunk.hidden(row_ids, batch), position_ids=batch["position_ids"],
+                         use_cache=False).last_hidden_state
+    return decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                   attention_mask=batch.get("attention_mask"), use_cache=False).last_hidden_state
