@@ -30,14 +30,21 @@ class Profile:
 
 
 def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
-    """Read every profile from the TOML file."""
+    """Read every profile from the TOML file; `extends = "<name>"` starts from an earlier profile's values."""
     raw = tomllib.loads(Path(path).read_text())
-    profiles = {}
+    profiles: dict[str, Profile] = {}
     for name, body in raw.items():
         body = dict(body)
         description = body.pop("description", "")
-        common = body.pop("common", {})
-        profiles[name] = Profile(name, description, common, {nb: dict(v) for nb, v in body.items()})
+        base_name = body.pop("extends", None)
+        if base_name is not None and base_name not in profiles:
+            raise ProfileError(f"profile {name!r} extends {base_name!r}, which is not defined above it")
+        base = profiles.get(base_name, Profile(base_name or "", ""))
+        common = {**base.common, **body.pop("common", {})}
+        notebooks = {nb: dict(v) for nb, v in base.notebooks.items()}
+        for nb, values in body.items():
+            notebooks[nb] = {**notebooks.get(nb, {}), **values}
+        profiles[name] = Profile(name, description, common, notebooks)
     return profiles
 
 

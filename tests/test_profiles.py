@@ -13,6 +13,26 @@ def test_the_three_profiles_exist():
     assert {"smoke", "workshop", "full"} <= set(load_profiles())
 
 
+def test_a_profile_extends_an_earlier_one_value_by_value(tmp_path):
+    path = tmp_path / "profiles.toml"
+    path.write_text('[a]\n[a.common]\nseed = 1\n[a.nb]\nx = 1\ny = 2\n'
+                    '[b]\nextends = "a"\n[b.nb]\ny = 3\n[b.other]\nz = 4\n')
+    a, b = load_profiles(path)["a"], load_profiles(path)["b"]
+    assert b.common == {"seed": 1} and b.notebooks == {"nb": {"x": 1, "y": 3}, "other": {"z": 4}}
+    assert a.notebooks == {"nb": {"x": 1, "y": 2}}  # the base is not changed
+    path.write_text('[b]\nextends = "a"\n[a]\n')
+    with pytest.raises(ProfileError, match="extends 'a', which is not defined above it"):
+        load_profiles(path)
+
+
+def test_the_gpu_profile_is_the_workshops_collection_with_the_full_students():
+    workshop, gpu, full = (get_profile(name) for name in ("workshop", "gpu", "full"))
+    assert {k: v for k, v in gpu.notebooks["01_collect"].items() if k != "source"} == workshop.notebooks["01_collect"]
+    assert gpu.notebooks["04_detect"] == workshop.notebooks["04_detect"]
+    for name in ("size_curve", "curve_controls", "scratch_size", "train_layers", "target_share"):
+        assert gpu.notebooks["02_distill"][name] == full.notebooks["02_distill"][name]
+
+
 def test_unknown_profile_lists_the_valid_ones():
     with pytest.raises(ProfileError, match="valid profiles: smoke, workshop, full"):
         get_profile("huge")

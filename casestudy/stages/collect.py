@@ -25,6 +25,7 @@ from casestudy.cost.prices import PricePoint, api_bill
 from casestudy.distiller.collect.collector import (CollectSettings, CollectSummary, collect_async, is_complete,
                                                    prompts_hash, read_manifest)
 from casestudy.distiller.collect.prompts import Prompt
+from casestudy.paths import REPO_ROOT
 from casestudy.provider.posttrain.tune import TuneSettings, tune_info
 from casestudy.scenario import deployments, frozen
 from casestudy.scenario.customers import TrafficSettings, TrafficSummary, alongside
@@ -185,8 +186,12 @@ FROZEN_MATCH = ("seed", "teacher", "post_train", "post_train_steps", "skill_exam
 
 
 def frozen_archive(params: StageParams, collect_dir: Path) -> Path:
-    """The archive `source` names: "frozen" is the run's profile's (the run folder's name)."""
-    return frozen.archive_path(Path(collect_dir).parent.name) if params.source == "frozen" else Path(params.source)
+    """The archive `source` names: "frozen" is the run's profile's (the run folder's name); a relative
+    path is read from the project's root, wherever the notebook's kernel runs."""
+    if params.source == "frozen":
+        return frozen.archive_path(Path(collect_dir).parent.name)
+    path = Path(params.source).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def check_frozen(meta: dict[str, Any], arm_manifests: dict[str, dict], params: StageParams,

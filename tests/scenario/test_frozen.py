@@ -159,6 +159,10 @@ def test_a_frozen_collection_of_other_settings_is_refused_before_unpacking(tmp_p
 def test_source_frozen_names_the_profiles_archive_and_bad_sources_are_refused(tmp_path):
     assert stage.frozen_archive(replace(PARAMS, source="frozen"), tmp_path / "runs" / "workshop" / "collect") \
         == frozen.FROZEN_DIR / "workshop-collect.tar.xz"
+    # another profile's archive, named by a path from the project root (the `gpu` profile's way)
+    assert stage.frozen_archive(replace(PARAMS, source="data/frozen/workshop-collect.tar.xz"), tmp_path / "gpu") \
+        == frozen.FROZEN_DIR / "workshop-collect.tar.xz"
+    assert stage.frozen_archive(replace(PARAMS, source=str(tmp_path / "a.tar.xz")), tmp_path) == tmp_path / "a.tar.xz"
     with pytest.raises(ValueError, match="source must be"):
         replace(PARAMS, source="frozn")
     with pytest.raises(ValueError, match="base_url empty"):
