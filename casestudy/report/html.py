@@ -59,8 +59,9 @@ def headline_figure(notebook: str, figures: list[str]) -> str | None:
 
 
 def git_commit() -> str:
+    """The short commit the report's code came from, "-dirty" where the working tree differs from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7", "--exclude=*"], cwd=REPO_ROOT,
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -130,6 +131,7 @@ def write_report(result: RunResult, run_dir: Path, report_dir: Path, info: dict[
         generated=info.get("generated", "unknown"),
         commit=info.get("commit", "unknown"),
         machine=info.get("machine", "unknown"),
+        note=info.get("note", ""),  # what the reader should know of how it ran (set by hand, e.g. a stopped run)
     )
     (report_dir / RUN_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     index = report_dir / INDEX
