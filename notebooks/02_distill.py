@@ -95,7 +95,8 @@ data.table()
 #
 # A fine-tune of the whole public model trains its top `train_layers` decoder layers (the
 # lower ones and the embedding stay as they are: half the cost of a full fine-tune, as the
-# provider's own post-training did). A pruned student has lost channels and layers chosen by
+# provider's own post-training did); `train_layers = 0`, as the GPU profiles set, trains
+# every layer. A pruned student has lost channels and layers chosen by
 # importance on a few harvested records (Minitron's MLP activations, ShortGPT's block
 # influence), so all of it trains, to heal the cut. Each student is trained with warm-up then
 # cosine learning rate, AdamW and packed rows, in bf16 where the hardware multiplies it natively
@@ -178,7 +179,7 @@ with pd.option_context("display.max_colwidth", 70):
 # The study's targets (each profile's `target_share`, `target_margin` and `target_p`): on a
 # 2-core CPU (`workshop`) the best distilled student reaches 80% of the teacher's held-out
 # skill accuracy, at least 20 points above both the untrained public model and the control
-# student, with an exact McNemar p below 0.01 against the control; on one GPU (`full`) 95%.
+# student, with an exact McNemar p below 0.01 against the control; on one GPU (`gpu`, `full`) 95%.
 
 # %%
 judged = stage.verdict(skill, plans, target_share, target_margin, target_p, profile)
