@@ -14,7 +14,7 @@ from pathlib import Path
 
 from casestudy.paths import run_dir
 from casestudy.profiles import ProfileError, get_profile, load_profiles
-from casestudy.report.html import write_report
+from casestudy.report.html import git_commit, run_info, write_report
 from casestudy.report.runner import run_notebooks
 
 
@@ -39,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         profile = get_profile(args.profile)
         run = run_dir(profile.name)
         report_dir = run / "report"
+        commit = git_commit()  # the code the notebooks run, before anyone commits during a long run
         result = run_notebooks(profile, report_dir, args.overrides, args.only)
     except (ProfileError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    index = write_report(result, run, report_dir)
+    index = write_report(result, run, report_dir, info={**run_info(profile.name), "commit": commit})
     if result.failed:
         failed = result.failed
         print(f"\nFAILED: notebook {failed.name}, {failed.error}\n"

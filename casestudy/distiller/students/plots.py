@@ -10,14 +10,32 @@ import seaborn as sns
 
 def training_curves(curves: pd.DataFrame):
     """Training and held-out cross-entropy against training tokens, one line per student."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
     if "train_ce" in curves:
-        sns.lineplot(curves.dropna(subset=["train_ce"]), x="train_tokens", y="train_ce", hue="student", ax=axes[0])
+        sns.lineplot(curves.dropna(subset=["train_ce"]), x="train_tokens", y="train_ce", hue="student", ax=axes[0],
+                     legend=False)
     axes[0].set(title="training cross-entropy (completion tokens)", xlabel="training tokens", ylabel="nats / token")
     sns.lineplot(curves.dropna(subset=["eval_ce"]), x="train_tokens", y="eval_ce", hue="student", marker="o", ax=axes[1])
     axes[1].set(title="held-out cross-entropy on teacher completions", xlabel="training tokens", ylabel="nats / token")
+    # One legend, beside the curves: with a size curve there are a dozen students.
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def point_labels(points: pd.DataFrame, close: float = 0.04) -> list[tuple[float, float, str]]:
+    """(params, accuracy, names) per spot: models of one size whose accuracies lie within `close`
+    share one label ("public@0.5, control@0.5") instead of printing over each other."""
+    labels: list[tuple[float, float, str]] = []
+    for params, group in points.sort_values(["params", "accuracy"]).groupby("params", sort=True):
+        cluster: list = []
+        for row in group.itertuples():
+            if cluster and row.accuracy - cluster[-1].accuracy > close:
+                labels.append((params, max(r.accuracy for r in cluster), ", ".join(r.model for r in cluster)))
+                cluster = []
+            cluster.append(row)
+        labels.append((params, max(r.accuracy for r in cluster), ", ".join(r.model for r in cluster)))
+    return labels
 
 
 def skill(table: pd.DataFrame):
@@ -34,8 +52,8 @@ def skill(table: pd.DataFrame):
     if len(sized):
         sized["student"] = sized.trained.map({True: "trained", False: "untrained start"})
         sns.scatterplot(sized, x="params", y="accuracy", hue="student", style="student", s=70, ax=axes[1])
-        for row in sized.itertuples():
-            axes[1].annotate(row.model, (row.params, row.accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        for x, y_, text in point_labels(sized):
+            axes[1].annotate(text, (x, y_), fontsize=7, xytext=(3, 3), textcoords="offset points")
     if "teacher" in data.index:
         axes[1].axhline(data.loc["teacher", "accuracy"], color="C3", ls="--", lw=1, label="teacher")
     axes[1].set(xscale="log", ylim=(-0.02, 1.02), xlabel="parameters", ylabel="accuracy", title="skill against size")

@@ -19,3 +19,11 @@ def test_figures_draw():
     assert len(plots.skill(skill).axes) == 2
     assert len(plots.skill(skill[skill.model == "teacher"]).axes) == 2  # no sized model: the right panel stays empty
     matplotlib.pyplot.close("all")
+
+
+def test_models_at_one_spot_share_a_label():
+    points = pd.DataFrame({"model": ["public@0.5", "control@0.5", "topk@0.5", "sft", "topk", "public"],
+                           "params": [6.5e7, 6.5e7, 6.5e7, 1.3e8, 1.3e8, 1.3e8],
+                           "accuracy": [0.0, 0.006, 0.9, 0.887, 0.894, 0.025]})
+    assert plots.point_labels(points) == [(6.5e7, 0.006, "public@0.5, control@0.5"), (6.5e7, 0.9, "topk@0.5"),
+                                          (1.3e8, 0.025, "public"), (1.3e8, 0.894, "sft, topk")]
