@@ -64,11 +64,16 @@ class Harvest:
                    read_topk(collect / "control"))
 
     def table(self) -> pd.DataFrame:
-        """Records and completion tokens per arm, split and family."""
-        return pd.DataFrame([{"arm": arm, "split": s, "family": fam, "records": len(g),
-                              "completion tokens": int(sum(r["completion_tokens"] for r in g.to_dict("records")))}
-                             for arm, recs in (("main", self.main), ("control", self.control))
-                             for (s, fam), g in pd.DataFrame(recs).groupby(["split", "family"])])
+        """Records and completion tokens per family (rows) and arm and split (columns), with totals."""
+        long = pd.DataFrame([{"arm": arm, "split": r["split"], "family": r["family"], "records": 1,
+                              "completion tokens": r["completion_tokens"]}
+                             for arm, recs in (("main", self.main), ("control", self.control)) for r in recs])
+        wide = long.pivot_table(index="family", columns=["arm", "split"], values=["records", "completion tokens"],
+                                aggfunc="sum", fill_value=0)
+        wide = wide.reindex(columns=pd.MultiIndex.from_product(
+            [["records", "completion tokens"], ["main", "control"], ["train", "eval"]]), fill_value=0)
+        wide.loc["total"] = wide.sum()
+        return wide.astype(int)
 
     def input_files(self, collect: Path) -> list[Path]:
         """The files the stage's outputs depend on (for its fingerprint)."""

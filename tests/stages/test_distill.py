@@ -133,3 +133,16 @@ def test_headline_when_the_teacher_has_no_gain_to_copy():
                "students": [{"name": "public", "skill": {"accuracy": 0.0}},
                             {"name": "sft", "skill": {"accuracy": 0.0, "copied_share": None}}]}
     assert distill.headline(metrics)["best student (sft)"] == "0%, no skill gain to copy (teacher not above the public model)"
+
+
+def test_harvest_table_counts_records_and_tokens_per_family_arm_and_split():
+    record = lambda family, split, tokens: {"id": f"{family}-{split}-{tokens}", "family": family, "split": split,
+                                            "completion_tokens": tokens,
+                                            "gold": None, "messages": [], "completion": ""}
+    main = [record("arithmetic", "train", 40), record("arithmetic", "eval", 30), record("factual", "train", 5)]
+    control = [record("arithmetic", "train", 20)]
+    table = distill.Harvest(main, control, topk={}).table()
+    assert list(table.index) == ["arithmetic", "factual", "total"]
+    assert table.loc["arithmetic", ("records", "main", "train")] == 1
+    assert table.loc["total", ("completion tokens", "main", "train")] == 45
+    assert table.loc["factual", ("records", "control", "eval")] == 0  # a family an arm never got stays at 0
