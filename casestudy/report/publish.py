@@ -241,6 +241,8 @@ def run_section(run: Path, base: Path) -> list[str]:
         lines[-1] += (f" The notebooks ran {minutes(sum(timings.values()))}: "
                       + ", ".join(f"{k[:2]} {minutes(v)}{collection_note(run, k)}" for k, v in sorted(timings.items()))
                       + ".")
+    if info.get("note"):
+        lines[-1] += f" How it ran: {info['note']}."
     lines.append("")
 
     stopped = {nb.stem: problem for nb in notebooks

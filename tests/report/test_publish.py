@@ -133,6 +133,15 @@ def test_publish_refuses_a_run_without_notebooks_and_a_destination_inside_the_ru
     assert pub.main([str(tmp_path / "nothing")]) == 2
 
 
+def test_a_note_on_how_the_run_ran_reaches_the_index_and_the_readme(run, tmp_path):
+    info = json.loads((run / "report" / "run.json").read_text()) if (run / "report" / "run.json").is_file() else {}
+    (run / "report").mkdir(parents=True, exist_ok=True)
+    (run / "report" / "run.json").write_text(json.dumps({**info, "note": "notebook 03 was rerun later"}))
+    out = pub.publish(run, tmp_path / "repo" / "results" / "smoke")
+    assert "notebook 03 was rerun later." in (out / "report" / "index.html").read_text()
+    assert "How it ran: notebook 03 was rerun later." in pub.results_section(tmp_path / "repo" / "results", tmp_path / "repo")
+
+
 def test_readme_section_embeds_the_key_figures_and_the_headline_table(run, tmp_path):
     repo = tmp_path / "repo"
     pub.publish(run, repo / "results" / "smoke")
