@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ProfileError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    index = write_report(result, run, report_dir, info={**run_info(profile.name), "commit": commit})
+    index = write_report(result, run, report_dir, info=run_info(profile.name, commit))
     if result.failed:
         failed = result.failed
         print(f"\nFAILED: notebook {failed.name}, {failed.error}\n"

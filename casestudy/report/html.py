@@ -84,10 +84,10 @@ def stage_summary(run_dir: Path, notebook: str) -> dict[str, Any]:
     return {"headline": metrics.get("headline", {}), "targets": metrics.get("targets", [])}
 
 
-def run_info(profile: str) -> dict[str, str]:
-    """When, from which commit and on which machine this report is written."""
+def run_info(profile: str, commit: str | None = None) -> dict[str, str]:
+    """When, from which commit (`commit`, else the tree's now) and on which machine this report is written."""
     return {"profile": profile, "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": git_commit(), "machine": machine_description()}
+            "commit": commit or git_commit(), "machine": machine_description()}
 
 
 def write_report(result: RunResult, run_dir: Path, report_dir: Path, info: dict[str, str] | None = None,

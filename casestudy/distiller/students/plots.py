@@ -26,16 +26,14 @@ def training_curves(curves: pd.DataFrame):
 def point_labels(points: pd.DataFrame, close: float = 0.04) -> list[tuple[float, float, str]]:
     """(params, accuracy, names) per spot: models of one size whose accuracies lie within `close`
     share one label ("public@0.5, control@0.5") instead of printing over each other."""
-    labels: list[tuple[float, float, str]] = []
-    for params, group in points.sort_values(["params", "accuracy"]).groupby("params", sort=True):
-        cluster: list = []
-        for row in group.itertuples():
-            if cluster and row.accuracy - cluster[-1].accuracy > close:
-                labels.append((params, max(r.accuracy for r in cluster), ", ".join(r.model for r in cluster)))
-                cluster = []
-            cluster.append(row)
-        labels.append((params, max(r.accuracy for r in cluster), ", ".join(r.model for r in cluster)))
-    return labels
+    clusters: list[list] = []
+    for row in points.sort_values(["params", "accuracy"]).itertuples():
+        last = clusters[-1][-1] if clusters else None
+        if last is not None and last.params == row.params and row.accuracy - last.accuracy <= close:
+            clusters[-1].append(row)
+        else:
+            clusters.append([row])
+    return [(c[0].params, c[-1].accuracy, ", ".join(r.model for r in c)) for c in clusters]
 
 
 def skill(table: pd.DataFrame):
