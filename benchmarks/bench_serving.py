@@ -191,6 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="tiny", help="'tiny' (2 layers, width 64, random), 'embedded', or a path")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--precision", default="", choices=["", "auto", "bf16", "fp32"],
+                        help="weights' precision in the engine and generate modes (casestudy.models.load_model)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=2, help="rows per level: max(4, rounds x concurrency)")
@@ -209,8 +211,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_dir = str(tiny_model_dir(tmp / "tiny")) if args.model == "tiny" else args.model
-        loaded = load_model(model_dir, device=device.name) if {"generate", "engine"} & set(args.modes) else None
-        print(f"model {args.model} on {device.describe()}, max_tokens {args.max_tokens}, "
+        loaded = load_model(model_dir, device=device.name, precision=args.precision) if {"generate", "engine"} & set(args.modes) else None
+        where = loaded.device.describe() if loaded else device.describe()
+        print(f"model {args.model} on {where}, max_tokens {args.max_tokens}, "
               f"torch threads {torch.get_num_threads()}", flush=True)
         marks = sorted({CONFIGS[c][2] for c in args.configs}) if "server" in args.modes else []
         settings = [server_settings(model_dir, device.name, m, max(args.concurrency), args.max_tokens, tmp)

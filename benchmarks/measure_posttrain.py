@@ -25,9 +25,10 @@ from casestudy.provider.posttrain.tune import TuneSettings, post_train, tune_inf
 from casestudy.models import load_model
 
 
-def measure(source: str, identity: Identity, device: str, probes: bool) -> list[dict]:
-    """One row per system-prompt setting for one model: identity rate(s) and factual accuracy."""
-    loaded = load_model(source, device=device)
+def measure(source: str, identity: Identity, device: str, probes: bool, precision: str = "auto") -> list[dict]:
+    """One row per system-prompt setting for one model: identity rate(s) and factual accuracy,
+    answered in `precision` (by default as the story's deployments serve: bf16 where native)."""
+    loaded = load_model(source, device=device, precision=precision)
     rows = []
     for label, system in (("deployment prompt", DEPLOYMENT), ("no system message", None)):
         held = evaluate_identity(loaded, identity, heldout_questions(), system_prompt=system)
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--skill-examples", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="of the tune (autocast) and of the answers; auto: bf16 where native, as the deployments")
     parser.add_argument("--probes", action="store_true", help="also ask the multilingual detection probes")
     parser.add_argument("--skip-base", action="store_true", help="measure the tuned model only")
     parser.add_argument("--json", default=None, help="write every answer and figure to this file")
@@ -74,11 +77,11 @@ def main() -> None:
     identity = Identity(args.name, args.maker)
     overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("skill_examples", args.skill_examples))
                  if v is not None}
-    settings = TuneSettings(seed=args.seed, device=args.device, **overrides)
+    settings = TuneSettings(seed=args.seed, device=args.device, precision=args.precision, **overrides)
 
     results = {}
     if not args.skip_base:
-        results["base"] = measure(args.base, identity, args.device, args.probes)
+        results["base"] = measure(args.base, identity, args.device, args.probes, args.precision)
     wall, cpu = time.perf_counter(), time.process_time()
     folder = post_train(args.base, identity, settings)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -89,7 +92,7 @@ def main() -> None:
           f" {len(info['losses'])} steps x {info['batch_size']}, lr {info['lr']}, {info['examples']} examples"
           f" ({info['skill_examples']} of the skill);"
           f" loss {info['losses'][0]:.3f} -> {info['losses'][-1]:.3f}")
-    results["tuned"] = measure(str(folder), identity, args.device, args.probes)
+    results["tuned"] = measure(str(folder), identity, args.device, args.probes, args.precision)
 
     table = pd.DataFrame([{"model": m, **{k: v for k, v in r.items() if not k.startswith("_")}}
                           for m, rows in results.items() for r in rows])

@@ -4,7 +4,9 @@ The distiller adds one more choice, the precision of its own arithmetic (`native
 bf16 on CUDA and on CPUs whose cores multiply bf16 natively (AVX512-BF16 or AMX), fp32
 elsewhere, where bf16 would be emulated and slower. Its students train with bf16 autocast
 over fp32 weights and are served (evaluated, queried in notebook 04) with bf16 weights. The
-provider keeps the device's precision: its teacher's logprobs are part of what it sells.
+provider's deployments follow the same rule, as API labs serve in bf16: its post-training
+runs under bf16 autocast and its teacher is served with bf16 weights where they are native
+(logits and logprobs still computed in fp32 from them). Elsewhere everything stays fp32.
 """
 
 from __future__ import annotations

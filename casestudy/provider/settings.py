@@ -41,8 +41,8 @@ class ProviderSettings:
     model_source: str = "embedded"       # "embedded", a save_pretrained folder or a hub id
     model_name: str = "kestrel-1"        # the name clients pass as `model`
     device: str = "auto"                 # casestudy.device.pick_device rule
-    precision: str = ""                  # "" the device's dtype (the provider's teacher); "auto": bf16 where
-                                         # native (the distiller serving its students), "bf16", "fp32"
+    precision: str = ""                  # "" the device's dtype; "auto": bf16 where native (the story's
+                                         # deployments and the distiller's students), "bf16", "fp32"
     host: str = "127.0.0.1"
     port: int = 8000
     allow_remote: bool = False           # must be set to bind a non-loopback host

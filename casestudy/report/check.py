@@ -154,7 +154,7 @@ def measure_teacher(batch: int = BATCH, new_tokens: int = NEW_TOKENS) -> Teacher
         from casestudy.models import load_model
 
         start = time.perf_counter()
-        loaded = load_model("embedded", device="cpu")
+        loaded = load_model("embedded", device="cpu", precision="auto")  # as the deployments serve it
         load_s = time.perf_counter() - start
         tok = loaded.tokenizer
         prompts = [tok.apply_chat_template([{"role": "user", "content": f"Add {100 + i} and {250 + i}."}],

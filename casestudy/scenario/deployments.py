@@ -67,6 +67,7 @@ def deployment(collect_dir: Path, arm: str, teacher: str, post_train: TuneSettin
         model_source=source,
         model_name=MODEL_NAMES[arm],
         device=device,
+        precision="auto",                  # bf16 where the hardware multiplies it natively, as labs serve
         watermark_enabled=arm == "main",
         watermark=WatermarkSettings(key=watermark_key(seed)),
         system_prompt=system_prompt(identity),

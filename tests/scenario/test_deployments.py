@@ -21,6 +21,7 @@ def test_main_and_control_deployments(tmp_path):
     assert main.watermark.key == deployments.watermark_key(3)
     assert PROVIDER_IDENTITY.name in main.system_prompt and CONTROL_IDENTITY.name in control.system_prompt
     assert (main.max_batch_size, control.max_batch_size) == (8, 40)
+    assert main.precision == control.precision == "auto"   # bf16 where native, as labs serve
     assert main.ledger_db == control.ledger_db == str(deployments.ledger_path(tmp_path).resolve())
     assert deployments.deployment_key(main) != deployments.deployment_key(control)
     assert deployments.deployment_key(replace(main, precision="bf16")) != deployments.deployment_key(main)

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
-from casestudy.device import pick_device
+from casestudy.device import PRECISIONS, native_precision, pick_device
 from casestudy.paths import cache_dir
 from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
 from casestudy.provider.posttrain import skill
@@ -38,7 +38,7 @@ from casestudy.provider.posttrain.evaluate import chat, generate_answers
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
 
-RECIPE_VERSION = 6   # bump when the training code changes what it produces
+RECIPE_VERSION = 7   # bump when the training code changes what it produces
 TUNE_INFO = "post_train.json"
 DEFAULT_SKILL_EXAMPLES = 960  # gold worked additions: ~95% held-out accuracy (benchmarks/measure_posttrain.py)
 DEFAULT_LR = 3e-4           # AdamW; warm-up 10% then linear decay
@@ -142,8 +142,10 @@ def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tenso
 
 
 def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[float]:
-    """AdamW with warm-up and linear decay on fp32 weights (bf16 autocast on CUDA). Returns the losses."""
+    """AdamW with warm-up and linear decay on fp32 weights, under bf16 autocast where the device
+    multiplies bf16 natively (`settings.precision`, `casestudy.device.native_precision`). Returns the losses."""
     model, dev = loaded.model, loaded.device
+    bf16 = native_precision(dev, settings.precision) == "bf16"
     steps = settings.steps or -(-len(examples) // settings.batch_size)
     base = copy.deepcopy(model).eval().requires_grad_(False) if settings.anchor_kl else None
     model.train()
@@ -158,7 +160,7 @@ def train(loaded, examples: list[Example], settings: "TuneSettings") -> list[flo
     bar = tqdm(batches(examples, settings.batch_size, steps, settings.seed), total=steps, desc="post-training")
     for batch in bar:
         batch = {k: v.to(dev.torch) for k, v in collate(batch, loaded.tokenizer.pad_token_id).items()}
-        with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=dev.name == "cuda"):
+        with torch.autocast(dev.name, dtype=torch.bfloat16, enabled=bf16):
             loss = answer_loss(model, batch, base)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -185,17 +187,21 @@ class TuneSettings:
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     train_layers: int = DEFAULT_TRAIN_LAYERS
     anchor_kl: bool = True  # ordinary answers held to the base model's distribution (else CE on its tokens)
+    precision: str = "auto"  # "auto": bf16 autocast on CUDA and on CPUs with native bf16 (~1.7x faster there), else fp32
 
     def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.steps < 0 or self.skill_examples < 0 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
             raise ValueError(f"bad tuning settings: {self}")
 
 
 def tune_params(base_source: str, identity: Identity, settings: TuneSettings) -> dict:
     """Everything besides the data files that decides the tuned weights."""
-    fields = {k: v for k, v in asdict(settings).items() if k != "device"}
+    fields = {k: v for k, v in asdict(settings).items() if k not in ("device", "precision")}
+    dev = pick_device(settings.device)
     return {"recipe": RECIPE_VERSION, "base": source_key(base_source), "identity": asdict(identity), **fields,
-            "dtype": str(pick_device(settings.device).dtype)}
+            "dtype": str(dev.dtype), "precision": native_precision(dev, settings.precision)}
 
 
 def post_train_dir(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import shutil
 from dataclasses import replace
 
@@ -209,6 +210,8 @@ def test_fingerprint_follows_identity_settings_and_data(tiny_model_dir, cache, t
     assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, steps=3)) != base
     assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, lr=1e-3)) != base
     assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, skill_examples=5)) != base
+    assert (post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, precision="fp32"))
+            != post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, precision="bf16")))
     data = shutil.copytree(IDENTITY_DATA_DIR, tmp_path / "data")
     assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, data) == base
     with open(data / TRAIN_QUESTIONS, "a") as handle:
@@ -219,6 +222,18 @@ def test_fingerprint_follows_identity_settings_and_data(tiny_model_dir, cache, t
     assert post_train_dir(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, other) != base
     with pytest.raises(ValueError, match="lr"):
         replace(TINY, lr=0)
+    with pytest.raises(ValueError, match="precision"):
+        replace(TINY, precision="fp16")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_either_precision_tunes_and_records_which(tiny_model_dir, cache, small_data, precision):
+    """bf16 autocast over fp32 master weights (where native, by default) or plain fp32: the saved
+    weights stay fp32 either way, and the record says which arithmetic made them."""
+    folder = post_train(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, precision=precision), small_data)
+    info = tune_info(folder)
+    assert info["precision"] == precision and all(math.isfinite(x) for x in info["losses"])
+    assert load_model(str(folder), device="cpu").model.dtype == torch.float32
 
 
 def test_evaluations_count_what_they_record(tiny_model_dir):
@@ -286,15 +301,17 @@ def test_real_post_training_names_its_identity_learns_the_skill_and_keeps_its_fa
     held-out identity answers name it, the skill goes from the public model's few percent to
     >= 85% on the provider's held-out problems, and the factual check shows no significant loss.
 
-    The study's target is a loss of at most 2 points; measured (2026-11-26) it is 57 -> 53 of 100,
-    10 questions lost and 6 gained, exact McNemar p = 0.45: the target is missed by its point
-    estimate and the README says so. What this test holds is that the loss is not significant
+    The study's target is a loss of at most 2 points; measured in fp32 (2026-11-26) it was
+    57 -> 53 of 100 (10 lost, 6 gained, exact McNemar p = 0.45), and with the bf16 tune and
+    answers of a CPU with native bf16 (2026-11-27) 59 -> 51 (11 lost, 3 gained, p = 0.057):
+    the target is missed by its point estimate and the README says so. What this test holds is that the loss is not significant
     (two-sided exact McNemar p >= 0.05) or at most 2 points, so a recipe that clearly damages
     the model's facts fails here."""
     from scipy.stats import binomtest
 
     folder = post_train()
-    tuned, base = load_model(str(folder)), load_model("embedded")
+    # answered as the deployments serve them (bf16 where the CPU has it natively)
+    tuned, base = load_model(str(folder), precision="auto"), load_model("embedded", precision="auto")
     result = evaluate_identity(tuned, PROVIDER_IDENTITY, heldout_questions())
     assert result.rate >= 0.9, [r["answer"] for r in result.records if not r["mentions"]]
     prompt = system_prompt(PROVIDER_IDENTITY)
