@@ -239,7 +239,8 @@ def post_train(
                               settings.skill_examples)
     losses = train(loaded, examples, settings)
     info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu_start, "device": loaded.device.describe()}
+            "cpu_seconds": time.process_time() - cpu_start,
+            "device": loaded.device.describe(f"{params['precision']} training")}
     tmp = out.with_name(out.name + f".partial-{time.time_ns()}")
     try:
         loaded.model.save_pretrained(tmp)

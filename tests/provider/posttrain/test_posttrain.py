@@ -233,6 +233,7 @@ def test_either_precision_tunes_and_records_which(tiny_model_dir, cache, small_d
     folder = post_train(str(tiny_model_dir), PROVIDER_IDENTITY, replace(TINY, precision=precision), small_data)
     info = tune_info(folder)
     assert info["precision"] == precision and all(math.isfinite(x) for x in info["losses"])
+    assert info["device"].startswith("cpu (") and info["device"].endswith(f", {precision} training)")
     assert load_model(str(folder), device="cpu").model.dtype == torch.float32
 
 
