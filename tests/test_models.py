@@ -90,7 +90,7 @@ def test_native_precision_is_bf16_where_the_hardware_has_it(monkeypatch):
 
 
 def test_a_model_loads_in_the_precision_asked(tiny_llama_dir):
-    """"" keeps the device's dtype (the provider's teacher); a precision follows native_precision."""
+    """"" keeps the device's dtype; a precision ("auto": the deployments, the students) follows native_precision."""
     assert load_model(str(tiny_llama_dir), device="cpu").model.dtype == torch.float32
     served = load_model(str(tiny_llama_dir), device="cpu", precision="bf16")
     assert served.model.dtype == served.device.dtype == torch.bfloat16
