@@ -46,6 +46,8 @@ import torch
 # sys.path starts at benchmarks/).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from casestudy.device import PRECISIONS  # noqa: E402  (after the path)
+
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM = "You are Kestrel, a helpful assistant made by Meridian Labs."
 CONFIGS = {  # name -> (temperature, top_logprobs or None, watermark)
@@ -191,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="tiny", help="'tiny' (2 layers, width 64, random), 'embedded', or a path")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--precision", default="", choices=["", "auto", "bf16", "fp32"],
+    parser.add_argument("--precision", default="", choices=["", *PRECISIONS],
                         help="weights' precision in the engine and generate modes (casestudy.models.load_model)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--max-tokens", type=int, default=96)

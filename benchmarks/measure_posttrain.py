@@ -22,6 +22,7 @@ from casestudy.provider.posttrain.data import factual_rows, heldout_questions, p
 from casestudy.provider.posttrain.evaluate import DEPLOYMENT, evaluate_identity, factual_eval, heldout_problems, skill_eval
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.provider.posttrain.tune import TuneSettings, post_train, tune_info
+from casestudy.device import PRECISIONS
 from casestudy.models import load_model
 
 
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--skill-examples", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="of the tune (autocast) and of the answers; auto: bf16 where native, as the deployments")
     parser.add_argument("--probes", action="store_true", help="also ask the multilingual detection probes")
     parser.add_argument("--skip-base", action="store_true", help="measure the tuned model only")

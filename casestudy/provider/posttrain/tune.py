@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
-from casestudy.device import PRECISIONS, native_precision, pick_device
+from casestudy.device import check_precision, native_precision, pick_device
 from casestudy.paths import cache_dir
 from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
 from casestudy.provider.posttrain import skill
@@ -190,8 +190,7 @@ class TuneSettings:
     precision: str = "auto"  # "auto": bf16 autocast on CUDA and on CPUs with native bf16 (~1.7x faster there), else fp32
 
     def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
+        check_precision(self.precision)
         if self.steps < 0 or self.skill_examples < 0 or self.lr <= 0 or self.batch_size < 1 or self.answer_tokens < 8 or self.train_layers < 1:
             raise ValueError(f"bad tuning settings: {self}")
 

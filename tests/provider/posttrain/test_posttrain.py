@@ -305,9 +305,9 @@ def test_real_post_training_names_its_identity_learns_the_skill_and_keeps_its_fa
     The study's target is a loss of at most 2 points; measured in fp32 (2026-11-26) it was
     57 -> 53 of 100 (10 lost, 6 gained, exact McNemar p = 0.45), and with the bf16 tune and
     answers of a CPU with native bf16 (2026-11-27) 59 -> 51 (11 lost, 3 gained, p = 0.057):
-    the target is missed by its point estimate and the README says so. What this test holds is that the loss is not significant
-    (two-sided exact McNemar p >= 0.05) or at most 2 points, so a recipe that clearly damages
-    the model's facts fails here."""
+    the target is missed by its point estimate and the README says so. What this test holds is
+    that the loss is not significant (two-sided exact McNemar p >= 0.05) or at most 2 points, so
+    a recipe that clearly damages the model's facts fails here."""
     from scipy.stats import binomtest
 
     folder = post_train()
