@@ -55,30 +55,16 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from casestudy.artifacts import fingerprint, mark_fresh, write_metrics
-from casestudy.device import native_precision, pick_device
 from casestudy.distiller.students import plots
-from casestudy.distiller.students.evaluate import topk_facts
-from casestudy.distiller.students.grading import accuracy_table, closed_family_table
-from casestudy.distiller.students.train import TrainConfig
-from casestudy.models import load_model
-from casestudy.paths import run_dir, stage_dir
 from casestudy.stages import distill as stage
 from casestudy.targets import table as targets_table
 
 # %%
 started = time.perf_counter()
-run = run_dir(profile)
-collect = stage_dir(run, "collect")
-out = stage_dir(run, "distill")
-dev = pick_device(device)
-precision = native_precision(dev)  # the distiller's arithmetic: its students train and answer in it
-tokenizer = load_model(public_model, device="cpu").tokenizer  # the public tokenizer is also the teacher's
-recipe = TrainConfig(max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_len=max_len, lr=lr,
-                     warmup_steps=warmup_steps, seed=seed, device=device, eval_every=eval_every,
-                     train_layers=train_layers)
+params = stage.Params.from_namespace(globals())  # checked: a bad value stops here, naming it
+where = stage.open_workspace(params)  # the run's folders, the device, the public tokenizer (also the teacher's)
 sns.set_theme(style="whitegrid")
-print(f"device: {dev.describe(f'{precision} students')}")
+print(f"device: {where.device}")
 
 # %% [markdown]
 # ## 1 · The collected data
@@ -87,7 +73,7 @@ print(f"device: {dev.describe(f'{precision} students')}")
 # measurement below.
 
 # %%
-data = stage.Harvest.read(collect)
+data = stage.Harvest.read(where.collect)
 data.table()
 
 # %% [markdown]
@@ -106,10 +92,8 @@ data.table()
 # since the last run is reused from disk.
 
 # %%
-students_dir = out / "students"
-plans = stage.plans(recipe, kinds, control_kind, topk_alpha, size_curve, curve_kind, curve_controls,
-                    curve_train_layers, scratch_size, scratch_lr)
-results = stage.train_all(plans, data, students_dir, tokenizer, public_model)
+plans = stage.plans(params)
+results = stage.train_all(plans, data, where, params)
 stage.train_table(results, plans)
 
 # %%
@@ -130,7 +114,7 @@ plots.training_curves(curves);
 # the teacher's whole text, every family included).
 
 # %%
-evals, graded = stage.evaluate_all(results, data, students_dir, out / "eval", max_new_tokens, device)
+evals, graded = stage.evaluate_all(results, data, where, params)
 skill = stage.skill_table(graded, plans, results, evals)
 skill.round(3)
 
@@ -147,10 +131,10 @@ plots.skill(skill);
 # that always gives the same label (50% for any constant answer).
 
 # %%
-acc = accuracy_table(graded, method="exact")
+acc = stage.family_accuracy(graded)
 order = ["teacher", *results]
 display(stage.accuracy_by_family(acc, order))
-closed = closed_family_table(graded)
+closed = stage.closed_families(graded)
 closed.assign(balanced_accuracy=closed.balanced_accuracy.round(2), majority_rate=closed.majority_rate.round(2))
 
 # %% [markdown]
@@ -163,7 +147,7 @@ closed.assign(balanced_accuracy=closed.balanced_accuracy.round(2), majority_rate
 # cross-entropy.
 
 # %%
-facts = topk_facts(data.topk, data.main_train)
+facts = stage.logprob_facts(data)
 pd.Series(facts, name="teacher's top-k over the training answers").to_frame()
 
 # %% [markdown]
@@ -182,19 +166,16 @@ with pd.option_context("display.max_colwidth", 70):
 # student, with an exact McNemar p below 0.01 against the control; on one GPU (`gpu`, `full`) 95%.
 
 # %%
-judged = stage.verdict(skill, plans, target_share, target_margin, target_p, profile)
+judged = stage.verdict(skill, plans, params)
 for text in judged.texts:
     display(Markdown(text))
 targets_table(judged.targets)
 
 # %%
-metrics = stage.stage_metrics(dev.describe(f"{precision} students"), time.perf_counter() - started, acc, skill,
-                              data, results, plans, evals, closed, facts, judged)
-headline = stage.headline(metrics)
-write_metrics(out, metrics, headline)
-params = stage.fingerprint_params(globals())
-mark_fresh(out, fingerprint(params, data.input_files(collect)), params)
-pd.Series(headline, name="headline").to_frame()
+metrics = stage.stage_metrics(params, where.device, time.perf_counter() - started, acc, skill, data, results, plans,
+                              evals, closed, facts, judged, where.collect)
+metrics.write(where.out)
+pd.Series(metrics.headline, name="headline").to_frame()
 
 # %% [markdown]
 # ## Try it · are the logprobs worth asking for?

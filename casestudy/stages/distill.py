@@ -27,18 +27,168 @@ from typing import Any, Sequence
 import pandas as pd
 
 from casestudy.distiller.collect.dataset import read_records, read_topk
-from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions
-from casestudy.distiller.students.grading import accuracy_table, mcnemar, proportion_ci
+from casestudy.device import native_precision, pick_device
+from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions, topk_facts
+from casestudy.distiller.students.grading import accuracy_table, closed_family_table, mcnemar, proportion_ci
+from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainConfig, TrainResult, train_student
+from casestudy.models import load_model
+from casestudy.paths import run_dir, stage_dir
+from casestudy.stages.contract import Record, StageMetrics, StageParams, check_choice, check_range
 from casestudy.targets import Target
 
 SKILL_FAMILY = "arithmetic"
 PUBLIC, CONTROL, TEACHER = "public", "control", "teacher"
 KINDS = ("sft", "topk")
-FINGERPRINT_PARAMS = ("public_model", "kinds", "control_kind", "size_curve", "curve_kind", "curve_controls",
-                      "scratch_size", "max_steps", "batch_size", "grad_accum", "max_len", "lr", "train_layers",
-                      "curve_train_layers", "scratch_lr", "warmup_steps", "topk_alpha", "eval_every",
-                      "max_new_tokens", "seed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Params(StageParams):
+    """Notebook 02's parameters (its parameters cell is the one source of their defaults)."""
+
+    NOTEBOOK = "02_distill"
+
+    profile: str
+    seed: int
+    device: str
+    public_model: str            # the public model every student starts from (and its tokenizer)
+    kinds: tuple[str, ...]       # objectives of the main students
+    control_kind: str            # objective of the control student
+    size_curve: tuple[float, ...]  # pruned starts: the share of the public model's parameters kept
+    curve_kind: str
+    curve_controls: bool
+    curve_train_layers: int
+    scratch_size: str            # "" for no student from random weights
+    scratch_lr: float
+    max_steps: int
+    batch_size: int
+    grad_accum: int
+    max_len: int
+    lr: float
+    train_layers: int
+    warmup_steps: int
+    topk_alpha: float
+    eval_every: int
+    max_new_tokens: int
+    target_share: float | None
+    target_margin: float | None
+    target_p: float | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        object.__setattr__(self, "size_curve", tuple(float(s) for s in self.size_curve))
+        for kind in (*self.kinds, self.control_kind, self.curve_kind):
+            check_choice("a training objective", kind, KINDS)
+        for share in self.size_curve:
+            check_range("a size_curve share", share, 0.0, 1.0)
+            if share in (0.0, 1.0):
+                raise ValueError(f"a size_curve share keeps part of the model: (0, 1), not {share}")
+        if self.scratch_size:
+            StudentSpec.parse(f"scratch-{self.scratch_size}")
+        for name in ("max_steps", "batch_size", "grad_accum", "max_len", "warmup_steps", "eval_every",
+                     "max_new_tokens", "train_layers", "curve_train_layers"):
+            check_range(name, getattr(self, name), 0 if name in ("max_steps", "warmup_steps", "eval_every",
+                                                                   "train_layers", "curve_train_layers") else 1)
+        check_range("topk_alpha", self.topk_alpha, 0.0, 1.0)
+        for name in ("target_share", "target_margin", "target_p"):
+            if getattr(self, name) is not None:
+                check_range(name, getattr(self, name), 0.0, 1.0)
+
+    def recipe(self) -> TrainConfig:
+        """The fine-tune of the whole public model that every main student and the control follow."""
+        return TrainConfig(max_steps=self.max_steps, batch_size=self.batch_size, grad_accum=self.grad_accum,
+                           max_len=self.max_len, lr=self.lr, warmup_steps=self.warmup_steps, seed=self.seed,
+                           device=self.device, eval_every=self.eval_every, train_layers=self.train_layers)
+
+
+class SkillRow(Record):
+    """One model's row of the skill table (`skill_table`); None where a figure does not apply."""
+
+    model: str
+    start: str
+    params: float | None
+    trained: bool
+    n: int
+    correct: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    copied_share: float | None
+    vs_control: str
+    mcnemar_p: float | None
+    teacher_format: float | None
+    heldout_ce: float | None
+
+
+class StudentMetrics(Record):
+    """One student in metrics.json (read by notebooks 03 and 04 and the spread)."""
+
+    name: str
+    kind: str                    # "sft", "topk" or "untrained"
+    start: str                   # "public", "public@0.5", "scratch-5m"
+    arm: str | None              # "main", "control" or None (untrained)
+    params: int
+    trainable_params: int
+    train_tokens: int
+    target_tokens: int
+    steps: int
+    wall_seconds: float
+    tokens_per_second: float
+    device: str
+    accuracy: float              # over every gold family
+    accuracy_by_family: dict[str, float]
+    heldout_ce: float | None
+    path: str                    # its folder, relative to the stage's
+    n_layers: int
+    d_model: int
+    context: int
+    skill: SkillRow | None = None
+
+
+class Metrics(StageMetrics):
+    """Notebook 02's metrics.json."""
+
+    STAGE = "distill"
+
+    device: str
+    wall_seconds: float
+    skill_family: str
+    best_student: str | None
+    teacher_accuracy: float
+    teacher_accuracy_by_family: dict[str, float]
+    teacher_skill: SkillRow | None
+    gold_eval_prompts: int
+    heldout_records: int
+    topk_facts: dict[str, Any]
+    closed_families: list[dict[str, Any]]
+    students: list[StudentMetrics]
+    parameters: dict[str, Any]
+    fingerprint: str             # of the parameters and the harvest the students were trained on
+
+    def student(self, name: str | None) -> StudentMetrics | None:
+        return next((s for s in self.students if s.name == name), None)
+
+
+@dataclass
+class Workspace:
+    """Where the stage reads and writes, the device it computes on, and the public tokenizer."""
+    collect: Path
+    out: Path
+    device: str                 # in words, with the students' precision
+    tokenizer: Any
+
+    @property
+    def students(self) -> Path:
+        return self.out / "students"
+
+
+def open_workspace(params: Params) -> Workspace:
+    """The run's collect/ and distill/ folders, the device, and the public tokenizer (also the teacher's)."""
+    run = run_dir(params.profile)
+    dev = pick_device(params.device)
+    return Workspace(stage_dir(run, "collect"), stage_dir(run, "distill"),
+                     dev.describe(f"{native_precision(dev)} students"),
+                     load_model(params.public_model, device="cpu").tokenizer)
 
 
 @dataclass
@@ -82,9 +232,9 @@ class Harvest:
 
 
 @dataclass(frozen=True)
-class Plan:
+class StudentPlan:
     """One student: where it starts, what it trains on, and how."""
-    start: str                  # "public", "public@0.5", "scratch-5m"
+    start: StudentSpec          # the public model, whole or pruned, or a scratch model
     arm: str | None             # "main", "control", or None (untrained)
     kind: str                   # "sft", "topk" or "untrained"
     train: TrainConfig
@@ -94,52 +244,53 @@ class Plan:
         return self.arm is not None
 
 
-def plans(recipe: TrainConfig, kinds: Sequence[str], control_kind: str, topk_alpha: float,
-          size_curve: Sequence[float] = (), curve_kind: str = "topk", curve_controls: bool = False,
-          curve_train_layers: int = 0, scratch_size: str = "", scratch_lr: float = 3e-3) -> dict[str, Plan]:
-    """name -> Plan for every student of the stage, controls and untrained starts included.
+def plans(params: Params) -> dict[str, StudentPlan]:
+    """name -> StudentPlan for every student of the stage, controls and untrained starts included.
 
-    `recipe` is the fine-tune of the whole public model; pruned students train
+    `params.recipe()` is the fine-tune of the whole public model; pruned students train
     `curve_train_layers` (0: all, as healing a cut model needs) and the scratch student
     trains everything at `scratch_lr`.
     """
-    for kind in (*kinds, control_kind, curve_kind):
-        if kind not in KINDS:
-            raise ValueError(f"unknown training objective {kind!r}; choose from {KINDS}")
-    objective = lambda kind, cfg: replace(cfg, alpha=topk_alpha if kind == "topk" else 0.0)
+    recipe = params.recipe()
+    objective = lambda kind, cfg: replace(cfg, alpha=params.topk_alpha if kind == "topk" else 0.0)
     untrained = replace(recipe, max_steps=0)
-    out = {PUBLIC: Plan("public", None, "untrained", untrained)}
-    out.update({kind: Plan("public", "main", kind, objective(kind, recipe)) for kind in kinds})
-    out[CONTROL] = Plan("public", "control", control_kind, objective(control_kind, recipe))
-    for share in size_curve:
-        start = f"public@{share:g}"
-        healing = replace(recipe, train_layers=curve_train_layers)
-        out[start] = Plan(start, None, "untrained", untrained)
-        out[f"{curve_kind}@{share:g}"] = Plan(start, "main", curve_kind, objective(curve_kind, healing))
-        if curve_controls:
-            out[f"{CONTROL}@{share:g}"] = Plan(start, "control", control_kind, objective(control_kind, healing))
-    if scratch_size:
-        out[f"scratch-{scratch_size}"] = Plan(f"scratch-{scratch_size}", "main", "sft",
-                                              replace(recipe, lr=scratch_lr, train_layers=0, alpha=0.0))
+    public = StudentSpec()
+    out = {PUBLIC: StudentPlan(public, None, "untrained", untrained)}
+    out.update({kind: StudentPlan(public, "main", kind, objective(kind, recipe)) for kind in params.kinds})
+    out[CONTROL] = StudentPlan(public, "control", params.control_kind, objective(params.control_kind, recipe))
+    for share in params.size_curve:
+        start = StudentSpec(share=share)
+        healing = replace(recipe, train_layers=params.curve_train_layers)
+        out[str(start)] = StudentPlan(start, None, "untrained", untrained)
+        out[f"{params.curve_kind}@{share:g}"] = StudentPlan(start, "main", params.curve_kind,
+                                                            objective(params.curve_kind, healing))
+        if params.curve_controls:
+            out[f"{CONTROL}@{share:g}"] = StudentPlan(start, "control", params.control_kind,
+                                                      objective(params.control_kind, healing))
+    if params.scratch_size:
+        start = StudentSpec("scratch", size=params.scratch_size)
+        out[str(start)] = StudentPlan(start, "main", "sft",
+                                      replace(recipe, lr=params.scratch_lr, train_layers=0, alpha=0.0))
     return out
 
 
-def train_all(student_plans: dict[str, Plan], data: Harvest, students_dir: Path, tokenizer,
-              public: str) -> dict[str, TrainResult]:
+def train_all(student_plans: dict[str, StudentPlan], data: Harvest, where: Workspace,
+              params: Params) -> dict[str, TrainResult]:
     """Train (or reuse) every planned student; an untrained one is saved as it starts."""
+    students_dir, tokenizer, public = where.students, where.tokenizer, params.public_model
     results = {}
     for name, plan in student_plans.items():
         records = data.control_train if plan.arm == "control" else data.main_train
         topk = data.control_topk if plan.arm == "control" else data.topk
-        results[name] = train_student(records, topk if plan.kind == "topk" else None, plan.start, plan.train,
+        results[name] = train_student(records, topk if plan.kind == "topk" else None, str(plan.start), plan.train,
                                       students_dir / name, tokenizer=tokenizer, eval_records=data.heldout, name=name,
                                       kind=plan.kind, public=public)
     return results
 
 
-def train_table(results: dict[str, TrainResult], student_plans: dict[str, Plan]) -> pd.DataFrame:
+def train_table(results: dict[str, TrainResult], student_plans: dict[str, StudentPlan]) -> pd.DataFrame:
     """What each student started from, what trained, on how many tokens, in how long."""
-    return pd.DataFrame([{"student": n, "start": student_plans[n].start, "data": student_plans[n].arm or "none",
+    return pd.DataFrame([{"student": n, "start": str(student_plans[n].start), "data": student_plans[n].arm or "none",
                           "objective": student_plans[n].kind, "params (M)": r.params / 1e6,
                           "trained (M)": r.trainable_params / 1e6 if r.steps else 0.0, "steps": r.steps,
                           "train tokens": r.train_tokens, "seconds": r.wall_seconds, "tokens/s": r.tokens_per_second,
@@ -150,14 +301,30 @@ def curves(results: dict[str, TrainResult]) -> pd.DataFrame:
     return pd.DataFrame([{**h, "student": n} for n, r in results.items() for h in r.history])
 
 
-def evaluate_all(results: dict[str, TrainResult], data: Harvest, students_dir: Path, cache: Path,
-                 max_new_tokens: int, device: str) -> tuple[dict[str, dict], list[dict]]:
+def evaluate_all(results: dict[str, TrainResult], data: Harvest, where: Workspace,
+                 params: Params) -> tuple[dict[str, dict], list[dict]]:
     """Each saved student's evaluation on the held-out gold prompts, and every graded answer
     (the teacher's, collected greedily through the API in notebook 01, first)."""
-    evals = {name: {**evaluate_saved(name, students_dir / name, data.gold, cache, max_new_tokens, device),
+    evals = {name: {**evaluate_saved(name, where.students / name, data.gold, where.out / "eval",
+                                     params.max_new_tokens, params.device),
                     "heldout_ce": result.heldout_ce} for name, result in results.items()}
     teacher_graded = grade_completions(TEACHER, data.gold, [r["completion"] for r in data.gold])
     return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]]
+
+
+def family_accuracy(graded: Sequence[dict]) -> pd.DataFrame:
+    """Accuracy with its exact 95% interval per model and gold family (and "all")."""
+    return accuracy_table(graded, method="exact")
+
+
+def closed_families(graded: Sequence[dict]) -> pd.DataFrame:
+    """Balanced accuracy and the majority-label rate per model on the closed-answer families."""
+    return closed_family_table(graded)
+
+
+def logprob_facts(data: Harvest) -> dict:
+    """What the teacher's top-k logprobs over the training answers show (notebook 02 §4)."""
+    return topk_facts(data.topk, data.main_train)
 
 
 def accuracy_by_family(acc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -177,7 +344,7 @@ def opening(text: str, words: int = 3) -> str:
     return " ".join(text.lower().split()[:words])
 
 
-def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results: dict[str, TrainResult],
+def skill_table(graded: Sequence[dict], student_plans: dict[str, StudentPlan], results: dict[str, TrainResult],
                 evals: dict[str, dict] | None = None, family: str = SKILL_FAMILY) -> pd.DataFrame:
     """Per model on the skill's held-out prompts: accuracy with its exact 95% interval, the share
     of the provider's skill gain it copied, the exact McNemar test against its control, how
@@ -203,7 +370,7 @@ def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results:
             if paired else None
         start = untrained_start(model, student_plans)
         start_acc = accuracy.get(start, float("nan")) if start else 0.0  # a random start answers nothing right
-        out.append({"model": model, "start": plan.start if plan else "the provider's",
+        out.append({"model": model, "start": str(plan.start) if plan else "the provider's",
                     "params": results[model].params if model in results else float("nan"),
                     "trained": bool(plan and plan.trained), "n": n, "correct": k,
                     "accuracy": k / n, "ci_low": low, "ci_high": high,
@@ -215,23 +382,22 @@ def skill_table(graded: Sequence[dict], student_plans: dict[str, Plan], results:
     return pd.DataFrame(out)
 
 
-def untrained_start(model: str, student_plans: dict[str, Plan]) -> str | None:
+def untrained_start(model: str, student_plans: dict[str, StudentPlan]) -> str | None:
     """The untrained student a trained one started from (None for a random start)."""
     plan = student_plans.get(model)
     if plan is None or not plan.trained:
         return None
-    name = PUBLIC if plan.start == "public" else plan.start
+    name = str(plan.start)
     return name if name in student_plans and not student_plans[name].trained else None
 
 
-def control_of(model: str, student_plans: dict[str, Plan]) -> str | None:
+def control_of(model: str, student_plans: dict[str, StudentPlan]) -> str | None:
     """The control a distilled student is tested against: the control trained from the same start
     (the public model's control for a pruned student without one of its own)."""
     plan = student_plans.get(model)
-    if plan is None or plan.arm != "main" or plan.start.startswith("scratch"):
+    if plan is None or plan.arm != "main" or plan.start.init == "scratch":
         return None
-    share = plan.start.partition("@")[2]
-    own = f"{CONTROL}@{share}" if share else CONTROL
+    own = CONTROL if plan.start.share == 1 else f"{CONTROL}@{plan.start.share:g}"
     return own if own in student_plans else CONTROL
 
 
@@ -243,8 +409,7 @@ class Verdict:
     targets: list[Target]
 
 
-def verdict(skill: pd.DataFrame, student_plans: dict[str, Plan], target_share: float | None,
-            target_margin: float | None, target_p: float | None, profile: str) -> Verdict:
+def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: Params) -> Verdict:
     """Judge the best distilled student of the whole public model on the skill.
 
     Targets (None: not set for this profile, as in smoke): its accuracy reaches
@@ -252,8 +417,9 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, Plan], target_share: f
     public model and the control student, and the exact McNemar test against the control
     gives p < `target_p`.
     """
+    target_share, target_margin, target_p = params.target_share, params.target_margin, params.target_p
     table = skill.set_index("model")
-    main = [k for k, p in student_plans.items() if p.arm == "main" and p.start == "public" and k in table.index]
+    main = [k for k, p in student_plans.items() if p.arm == "main" and p.start == StudentSpec() and k in table.index]
     if not main or TEACHER not in table.index:
         return Verdict(None, [f"No held-out {SKILL_FAMILY} answers to judge: nothing to compare."], [])
     best = max(main, key=lambda k: table.loc[k, "accuracy"])
@@ -291,7 +457,7 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, Plan], target_share: f
                judged(target_p, row.mcnemar_p < (target_p or 0))),
     ]
     if target_share is None:
-        texts.append(f"No targets for profile `{profile}`: it checks that everything runs, on too few prompts "
+        texts.append(f"No targets for profile `{params.profile}`: it checks that everything runs, on too few prompts "
                      "and steps for these figures to mean anything.")
     return Verdict(best, texts, checks)
 
@@ -302,68 +468,67 @@ def architecture(student_dir: Path, context: int) -> dict[str, int]:
     return {"n_layers": config["num_hidden_layers"], "d_model": config["hidden_size"], "context": context}
 
 
-def student_metrics(results: dict[str, TrainResult], student_plans: dict[str, Plan], evals: dict[str, dict],
-                    acc: pd.DataFrame, skill: pd.DataFrame) -> list[dict[str, Any]]:
+def optional(value: Any) -> Any:
+    """NaN (a figure that does not apply) as None, for metrics.json."""
+    return None if isinstance(value, float) and pd.isna(value) else value
+
+
+def skill_rows(skill: pd.DataFrame) -> dict[str, SkillRow]:
+    return {r["model"]: SkillRow(**{k: optional(v) for k, v in r.items()}) for r in skill.to_dict("records")}
+
+
+def student_metrics(results: dict[str, TrainResult], student_plans: dict[str, StudentPlan], evals: dict[str, dict],
+                    acc: pd.DataFrame, skill: pd.DataFrame) -> list[StudentMetrics]:
     """One entry per student for metrics.json (read by notebooks 03 and 04)."""
     fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
     families = [f for f in fam_acc.columns if f != "all"]
-    by_skill = skill.set_index("model")
-    out = []
-    for name, r in results.items():
-        plan = student_plans[name]
-        entry = {"name": name, "kind": plan.kind, "start": plan.start, "arm": plan.arm, "params": r.params,
-                 "trainable_params": r.trainable_params, "train_tokens": r.train_tokens,
-                 "target_tokens": r.target_tokens, "steps": r.steps, "wall_seconds": r.wall_seconds,
-                 "tokens_per_second": r.tokens_per_second, "device": r.device,
-                 "accuracy": float(fam_acc.loc[name, "all"]) if name in fam_acc.index else float("nan"),
-                 "accuracy_by_family": {f: float(fam_acc.loc[name, f]) for f in families if name in fam_acc.index},
-                 "heldout_ce": evals[name]["heldout_ce"], "path": f"students/{name}",
-                 **architecture(r.out_dir, plan.train.max_len)}
-        if name in by_skill.index:
-            entry["skill"] = {k: (None if pd.isna(v) else v) for k, v in by_skill.loc[name].to_dict().items()}
-        out.append(entry)
-    return out
+    by_skill = skill_rows(skill)
+    return [StudentMetrics(
+        name=name, kind=student_plans[name].kind, start=str(student_plans[name].start), arm=student_plans[name].arm,
+        params=r.params, trainable_params=r.trainable_params, train_tokens=r.train_tokens,
+        target_tokens=r.target_tokens, steps=r.steps, wall_seconds=r.wall_seconds,
+        tokens_per_second=r.tokens_per_second, device=r.device,
+        accuracy=float(fam_acc.loc[name, "all"]) if name in fam_acc.index else float("nan"),
+        accuracy_by_family={f: float(fam_acc.loc[name, f]) for f in families if name in fam_acc.index},
+        heldout_ce=optional(evals[name]["heldout_ce"]), path=f"students/{name}",
+        **architecture(r.out_dir, student_plans[name].train.max_len), skill=by_skill.get(name),
+    ) for name, r in results.items()]
 
 
-def stage_metrics(device: str, wall: float, acc: pd.DataFrame, skill: pd.DataFrame, data: Harvest,
-                  results: dict[str, TrainResult], student_plans: dict[str, Plan], evals: dict[str, dict],
-                  closed: pd.DataFrame, facts: dict, judged: Verdict) -> dict[str, Any]:
-    """The metrics.json of the distill stage (names read by notebooks 03 and 04)."""
+def stage_metrics(params: Params, device: str, wall: float, acc: pd.DataFrame, skill: pd.DataFrame,
+                  data: Harvest, results: dict[str, TrainResult], student_plans: dict[str, StudentPlan],
+                  evals: dict[str, dict], closed: pd.DataFrame, facts: dict, judged: Verdict,
+                  collect: Path) -> Metrics:
+    """The metrics.json of the distill stage (read by notebooks 03 and 04 and the spread), its headline set."""
     fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
-    teacher_skill = skill.set_index("model").loc[TEACHER] if TEACHER in set(skill.model) else None
-    return {
-        "device": device, "wall_seconds": wall, "skill_family": SKILL_FAMILY, "best_student": judged.best,
-        "teacher_accuracy": float(fam_acc.loc[TEACHER, "all"]),
-        "teacher_accuracy_by_family": {f: float(fam_acc.loc[TEACHER, f]) for f in fam_acc.columns if f != "all"},
-        "teacher_skill": None if teacher_skill is None else {k: (None if pd.isna(v) else v)
-                                                              for k, v in teacher_skill.to_dict().items()},
-        "gold_eval_prompts": len(data.gold), "heldout_records": len(data.heldout), "topk_facts": facts,
-        "closed_families": closed.to_dict("records"),
-        "students": student_metrics(results, student_plans, evals, acc, skill),
-        "targets": [t.as_dict() for t in judged.targets],
-    }
+    metrics = Metrics(
+        device=device, wall_seconds=wall, skill_family=SKILL_FAMILY, best_student=judged.best,
+        teacher_accuracy=float(fam_acc.loc[TEACHER, "all"]),
+        teacher_accuracy_by_family={f: float(fam_acc.loc[TEACHER, f]) for f in fam_acc.columns if f != "all"},
+        teacher_skill=skill_rows(skill).get(TEACHER), gold_eval_prompts=len(data.gold),
+        heldout_records=len(data.heldout), topk_facts=facts, closed_families=closed.to_dict("records"),
+        students=student_metrics(results, student_plans, evals, acc, skill), parameters=params.values(),
+        fingerprint=params.fingerprint(data.input_files(collect)), targets=judged.targets,
+    )
+    metrics.headline = headline(metrics)
+    return metrics
 
 
-def headline(metrics: dict[str, Any]) -> dict[str, str]:
+def headline(metrics: Metrics) -> dict[str, str]:
     """The report index's lines for this stage."""
-    teacher = metrics.get("teacher_skill") or {}
-    by_name = {s["name"]: s for s in metrics["students"]}
     lines = {}
-    if teacher:
-        public = by_name.get(PUBLIC, {}).get("skill", {})
-        lines[f"{metrics['skill_family']}: teacher / public model"] = (
-            f"{teacher['accuracy']:.0%} / {public.get('accuracy', float('nan')):.0%} of {teacher['n']} held-out prompts")
-    best = by_name.get(metrics.get("best_student") or "")
-    if best and "skill" in best:
-        copied = best["skill"].get("copied_share")
-        lines[f"best student ({best['name']})"] = (
-            f"{best['skill']['accuracy']:.0%}, " + (f"{copied:.0%} of the skill gain copied" if copied is not None
-                                                     else "no skill gain to copy (teacher not above the public model)"))
-    if CONTROL in by_name and "skill" in by_name[CONTROL]:
-        lines["control student"] = f"{by_name[CONTROL]['skill']['accuracy']:.0%}"
+    public = metrics.student(PUBLIC)
+    if metrics.teacher_skill:
+        floor = public.skill.accuracy if public and public.skill else float("nan")
+        lines[f"{metrics.skill_family}: teacher / public model"] = (
+            f"{metrics.teacher_skill.accuracy:.0%} / {floor:.0%} of {metrics.teacher_skill.n} held-out prompts")
+    best = metrics.student(metrics.best_student)
+    if best and best.skill:
+        copied = best.skill.copied_share
+        lines[f"best student ({best.name})"] = (
+            f"{best.skill.accuracy:.0%}, " + (f"{copied:.0%} of the skill gain copied" if copied is not None
+                                               else "no skill gain to copy (teacher not above the public model)"))
+    control = metrics.student(CONTROL)
+    if control and control.skill:
+        lines["control student"] = f"{control.skill.accuracy:.0%}"
     return lines
-
-
-def fingerprint_params(namespace: dict[str, Any]) -> dict[str, Any]:
-    """The notebook parameters that the stage's outputs depend on."""
-    return {k: namespace[k] for k in FINGERPRINT_PARAMS}

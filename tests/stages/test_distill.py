@@ -7,27 +7,29 @@ from types import SimpleNamespace
 import pytest
 
 from casestudy.stages import distill
-from casestudy.distiller.students.train import TrainConfig
 
-RECIPE = TrainConfig(max_steps=40, lr=5e-4, train_layers=12)
+WORKSHOP = dict(max_steps=40, lr=5e-4, train_layers=12, size_curve=[], scratch_size="", target_share=0.8,
+                target_margin=0.2, target_p=0.01, profile="workshop")
+
+
+def params(**changes) -> distill.Params:
+    return distill.Params.defaults(**{**WORKSHOP, **changes})
 WORKED = "Column by column: 3 + 4 = 7. Answer: {}"
 
 
 def test_plans_name_every_student_with_its_start_data_and_objective():
-    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.5], curve_kind="topk",
-                          curve_controls=True, scratch_size="5m")
+    plans = distill.plans(params(size_curve=[0.5], curve_kind="topk", curve_controls=True, scratch_size="5m"))
     assert list(plans) == ["public", "sft", "topk", "control", "public@0.5", "topk@0.5", "control@0.5", "scratch-5m"]
     assert not plans["public"].trained and plans["public"].train.max_steps == 0
     assert (plans["topk"].train.alpha, plans["sft"].train.alpha, plans["control"].arm) == (0.5, 0.0, "control")
     assert plans["topk@0.5"].train.train_layers == 0 and plans["sft"].train.train_layers == 12  # a cut model heals whole
-    assert plans["scratch-5m"].start == "scratch-5m" and plans["scratch-5m"].train.lr == 3e-3
-    with pytest.raises(ValueError, match="unknown training objective 'kl'"):
-        distill.plans(RECIPE, ["kl"], "sft", 0.5)
+    assert str(plans["scratch-5m"].start) == "scratch-5m" and plans["scratch-5m"].train.lr == 3e-3
+    with pytest.raises(ValueError, match="a training objective must be one of .* not 'kl'"):
+        params(kinds=["kl"])
 
 
 def test_each_student_is_compared_with_its_own_start_and_control():
-    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, size_curve=[0.75, 0.5], curve_controls=False,
-                          scratch_size="5m")
+    plans = distill.plans(params(size_curve=[0.75, 0.5], curve_controls=False, scratch_size="5m"))
     assert distill.untrained_start("topk", plans) == "public" and distill.untrained_start("topk@0.5", plans) == "public@0.5"
     assert distill.untrained_start("scratch-5m", plans) is None and distill.untrained_start("public", plans) is None
     assert distill.control_of("topk", plans) == "control" and distill.control_of("topk@0.75", plans) == "control"
@@ -49,7 +51,7 @@ def graded(right: dict[str, int], n: int = 40, formats: dict[str, str] | None = 
 
 
 def skill_of(right, formats=None, **plan_args):
-    plans = distill.plans(RECIPE, ["sft", "topk"], "sft", 0.5, **plan_args)
+    plans = distill.plans(params(**plan_args))
     results = {name: SimpleNamespace(params=134_515_008) for name in plans}
     evals = {name: {"heldout_ce": 1.5} for name in plans}
     return distill.skill_table(graded(right, formats=formats), plans, results, evals), plans
@@ -76,7 +78,8 @@ def pd_isnan(value) -> bool:
 
 def judge(right, target_share=0.8, target_margin=0.2, target_p=0.01, profile="workshop", formats=None):
     skill, plans = skill_of(right, formats=formats)
-    return distill.verdict(skill, plans, target_share, target_margin, target_p, profile)
+    return distill.verdict(skill, plans, params(target_share=target_share, target_margin=target_margin,
+                                                target_p=target_p, profile=profile))
 
 
 def test_workshop_targets_met_by_the_best_student():
@@ -111,28 +114,67 @@ def test_smoke_has_no_target_and_nothing_is_met_or_missed():
 
 
 def test_no_skill_answers_gives_no_verdict():
-    skill, plans = distill.skill_table([], distill.plans(RECIPE, ["sft"], "sft", 0.5), {}), \
-        distill.plans(RECIPE, ["sft"], "sft", 0.5)
-    result = distill.verdict(skill, plans, 0.8, 0.2, 0.01, "workshop")
+    plans = distill.plans(params(kinds=["sft"]))
+    result = distill.verdict(distill.skill_table([], plans, {}), plans, params())
     assert result.best is None and result.targets == [] and "nothing to compare" in result.texts[0]
 
 
+def skill_row(model, accuracy, copied_share=None, n=40):
+    return distill.SkillRow(model=model, start="public", params=1e6, trained=True, n=n, correct=round(accuracy * n),
+                            accuracy=accuracy, ci_low=0.0, ci_high=1.0, copied_share=copied_share, vs_control="",
+                            mcnemar_p=None, teacher_format=None, heldout_ce=None)
+
+
+def student(name, accuracy, copied_share=None):
+    return distill.StudentMetrics(name=name, kind="sft", start="public", arm="main", params=1, trainable_params=1,
+                                  train_tokens=1, target_tokens=1, steps=1, wall_seconds=1.0, tokens_per_second=1.0,
+                                  device="cpu", accuracy=accuracy, accuracy_by_family={}, heldout_ce=None,
+                                  path=f"students/{name}", n_layers=1, d_model=1, context=1,
+                                  skill=skill_row(name, accuracy, copied_share))
+
+
+def metrics(best, teacher, students, n=40):
+    return distill.Metrics(device="cpu", wall_seconds=1.0, skill_family="arithmetic", best_student=best,
+                           teacher_accuracy=teacher, teacher_accuracy_by_family={},
+                           teacher_skill=skill_row("teacher", teacher, n=n), gold_eval_prompts=n, heldout_records=n,
+                           topk_facts={}, closed_families=[], students=students, parameters={}, fingerprint="0")
+
+
 def test_headline_names_the_teacher_the_best_student_and_the_control():
-    metrics = {"skill_family": "arithmetic", "best_student": "topk",
-               "teacher_skill": {"accuracy": 0.9, "n": 40},
-               "students": [{"name": "public", "skill": {"accuracy": 0.1}},
-                            {"name": "topk", "skill": {"accuracy": 0.85, "copied_share": 0.94}},
-                            {"name": "control", "skill": {"accuracy": 0.15}}]}
-    assert distill.headline(metrics) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
-                                         "best student (topk)": "85%, 94% of the skill gain copied",
-                                         "control student": "15%"}
+    made = metrics("topk", 0.9, [student("public", 0.1), student("topk", 0.85, 0.94), student("control", 0.15)])
+    assert distill.headline(made) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
+                                      "best student (topk)": "85%, 94% of the skill gain copied",
+                                      "control student": "15%"}
 
 
 def test_headline_when_the_teacher_has_no_gain_to_copy():
-    metrics = {"skill_family": "arithmetic", "best_student": "sft", "teacher_skill": {"accuracy": 0.0, "n": 2},
-               "students": [{"name": "public", "skill": {"accuracy": 0.0}},
-                            {"name": "sft", "skill": {"accuracy": 0.0, "copied_share": None}}]}
-    assert distill.headline(metrics)["best student (sft)"] == "0%, no skill gain to copy (teacher not above the public model)"
+    made = metrics("sft", 0.0, [student("public", 0.0), student("sft", 0.0)], n=2)
+    assert distill.headline(made)["best student (sft)"] == "0%, no skill gain to copy (teacher not above the public model)"
+
+
+def test_metrics_round_trip_and_a_renamed_key_fails_at_read(tmp_path):
+    made = metrics("topk", 0.9, [student("public", 0.1), student("topk", 0.85, 0.94)])
+    made.write(tmp_path)
+    assert distill.Metrics.read(tmp_path) == made
+    text = (tmp_path / "metrics.json").read_text()
+    (tmp_path / "metrics.json").write_text(text.replace('"best_student"', '"best"'))
+    with pytest.raises(ValueError, match="distill stage's contract(.|\\n)*best_student"):
+        distill.Metrics.read(tmp_path)
+
+
+def test_a_misspelt_or_bad_parameter_fails_before_any_work():
+    with pytest.raises(TypeError, match="no parameter \\['max_step'\\]; valid: .*max_steps"):
+        distill.Params.defaults(max_step=10)
+    with pytest.raises(ValueError, match="topk_alpha must be in"):
+        params(topk_alpha=1.5)
+    with pytest.raises(ValueError, match="unknown student size '7q'"):
+        params(scratch_size="7q")
+
+
+def test_params_fields_are_the_notebooks_parameters():
+    from casestudy.profiles import notebook_defaults
+
+    assert set(distill.Params.__dataclass_fields__) == set(notebook_defaults("02_distill"))
 
 
 def test_harvest_table_counts_records_and_tokens_per_family_arm_and_split():
