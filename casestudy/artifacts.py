@@ -1,8 +1,9 @@
 """Stage outputs: metrics.json files and content fingerprints for reuse on rerun.
 
-Every notebook writes `<run>/<stage>/metrics.json`. Its `headline` mapping (label ->
-short text) is what the report's index page shows for the stage; everything else is
-data for later stages and for the report.
+Every notebook writes `<run>/<stage>/metrics.json` (its typed contract is the stage's
+`Metrics`, casestudy.stages.contract). Its `headline` mapping (label -> short text) is what
+the report's index page shows for the stage; everything else is data for later stages and
+for the report. `fingerprint` keys the caches: a trained student, an evaluation, a tune.
 """
 
 from __future__ import annotations
@@ -54,14 +55,3 @@ def fingerprint(params: dict[str, Any], inputs: Iterable[Path] = ()) -> str:
         digest.update(str(path.name).encode())
         digest.update(file_digest(path).encode())
     return digest.hexdigest()[:16]
-
-
-def is_fresh(stage_dir: Path, key: str, name: str = "fingerprint.json") -> bool:
-    """True when `stage_dir` holds complete outputs made with the same fingerprint."""
-    path = Path(stage_dir) / name
-    return path.is_file() and json.loads(path.read_text()).get("fingerprint") == key
-
-
-def mark_fresh(stage_dir: Path, key: str, params: dict[str, Any], name: str = "fingerprint.json") -> None:
-    """Record that `stage_dir`'s outputs are complete for fingerprint `key`."""
-    write_json_atomic(Path(stage_dir) / name, {"fingerprint": key, "params": params})

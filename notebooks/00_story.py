@@ -82,39 +82,29 @@
 # | notebook | the story | what it produces |
 # |---|---|---|
 # | 01 collect | the distiller buys outputs through the provider's OpenAI-style API, with top-20 logprobs; ordinary customers use the same API | a dataset, the bill, the provider's ledger |
-# | 02 distil | small students are trained from scratch on the collected data, on a GPU when there is one | students, their accuracy beside the teacher's |
+# | 02 distil | the public model is fine-tuned on the collected data (whole, and pruned where the profile says; a small model from random weights beside it), on a GPU when there is one | students, their accuracy beside the teacher's |
 # | 03 cost | what our run cost, what the teacher cost, and the published cases recomputed | cost tables and the quality-versus-cost headline |
 # | 04 detect | the provider queries the suspect model as a customer and tests watermark, identity and traffic | p-values and detection rates, with controls |
 #
 # Every notebook takes its parameters from a **profile** (`smoke` for CI and a quick look,
-# `workshop` for a 2-core laptop, `full` for one GPU). The cell below is this notebook's
+# `workshop` for a 2-core laptop, `gpu` for a few minutes of one GPU, `full` for one GPU). The cell below is this notebook's
 # parameters cell; the next ones check the machine and list what each profile will run.
 
 # %% tags=["parameters"]
 profile = "smoke"
 
 # %%
-import pandas as pd
-from casestudy.device import pick_device
-from casestudy.profiles import load_profiles
-from casestudy.models import embedded_gguf_path
-from casestudy.paths import NOTEBOOKS_DIR
+from casestudy.stages import story
 
-device = pick_device()
-print("device for this run:", device.describe())
-print("embedded teacher file:", embedded_gguf_path().name, f"({embedded_gguf_path().stat().st_size / 1e6:.0f} MB)")
+print(story.machine_text())
 
 # %% [markdown]
 # The profiles, as the runner will pass them to each notebook (from `data/profiles.toml`):
 # `smoke` is each notebook's own parameters cell; `workshop` and `full` change only what is
-# listed, with the reason for each value beside it in the file.
+# listed, with the reason for each value beside it in the file (`gpu` starts from `workshop`).
 
 # %%
-notebooks = [nb.stem for nb in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))]
-rows = [{"profile": p.name, "notebook": nb,
-         "parameters": ", ".join(f"{k}={v}" for k, v in p.notebooks.get(nb, {}).items()) or "(the notebook's defaults)"}
-        for p in load_profiles().values() for nb in notebooks]
-pd.DataFrame(rows).pivot(index="notebook", columns="profile", values="parameters")[["smoke", "workshop", "full"]]
+story.profiles_table()
 
 # %% [markdown]
 # The next notebook, **01 collect**, starts the provider's server and plays the distiller.

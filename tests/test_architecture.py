@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import casestudy
+from casestudy.report import maps
 
 PACKAGE = Path(casestudy.__file__).parent
 COMMON = "common"
@@ -69,3 +70,23 @@ def test_the_rule_catches_a_distiller_importing_the_provider(tmp_path):
 def test_the_package_docstring_states_the_rule():
     doc = casestudy.__doc__
     assert "common <- provider, distiller, cost <- detection <- scenario <- stages <- report" in " ".join(doc.split())
+
+
+@pytest.mark.parametrize("package", maps.packages(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_each_package_map_lists_exactly_its_modules(package):
+    unmapped, gone = maps.drift(package)
+    assert not unmapped and not gone, f"{package.name}/__init__.py's map: add {sorted(unmapped)}, drop {sorted(gone)}"
+
+
+def test_the_map_reader_sees_a_missing_and_a_stale_module(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text('"""A package.\n\n    alpha, beta   two modules\n    sub/          a part\n"""\n')
+    (package / "alpha.py").write_text("")
+    (package / "gamma.py").write_text("")
+    assert maps.drift(package) == ({"gamma"}, {"beta"})
+
+
+def test_readmes_layout_block_is_written_from_the_maps():
+    assert maps.readme_block() == maps.layout(), "run `python -m casestudy.report.maps --readme`"

@@ -115,3 +115,25 @@ def test_overrides_reach_only_their_notebook():
 def test_bad_overrides_are_errors(override, message):
     with pytest.raises(ProfileError, match=message):
         check_overrides([override], {"a": {"x": "1"}, "b": {"y": "2"}})
+
+
+@pytest.mark.parametrize("name", sorted(load_profiles()))
+def test_every_profile_builds_each_stages_params(name):
+    """Each stage's Params checks every profile's values (names and ranges) without running anything."""
+    from casestudy.stages import check_parameters, params_class
+
+    profile = get_profile(name)
+    for nb in list_notebooks():
+        values = {**notebook_defaults(nb.stem), **notebook_parameters(profile, nb.stem, declared_parameters(nb))}
+        check_parameters(nb.stem, values)
+        cls = params_class(nb.stem)
+        if cls is not None:
+            assert set(cls.__dataclass_fields__) == set(values), f"{nb.stem}'s Params and parameters cell differ"
+
+
+def test_a_bad_value_in_an_override_fails_before_any_notebook_runs(tmp_path):
+    from casestudy.report.runner import run_notebooks
+
+    with pytest.raises(ValueError, match="topk_alpha must be in"):
+        run_notebooks(get_profile("smoke"), tmp_path / "report", overrides=["02_distill.topk_alpha=2.0"])
+    assert not (tmp_path / "report" / "00_story.ipynb").exists()

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from casestudy.artifacts import write_json_atomic
 from casestudy.paths import NOTEBOOKS_DIR
-from casestudy.profiles import Profile, check_overrides, notebook_parameters
+from casestudy.profiles import Profile, check_overrides, notebook_defaults, notebook_parameters
+from casestudy.stages import check_parameters
 
 KERNEL = "python3"
 # The kernels' environment: no progress bars written to stderr (hundreds of lines in an
@@ -109,8 +110,9 @@ def run_notebooks(
 ) -> RunResult:
     """Run the notebooks of one profile into `report_dir`; stop at the first failure.
 
-    Every parameter is checked against every notebook before anything runs, so a typo in
-    a profile or an override fails in a second rather than after an hour.
+    Every parameter is checked against every notebook, and each stage's `Params` checks its
+    values, before anything runs, so a typo or a bad value in a profile or an override fails
+    in seconds rather than after an hour.
     """
     notebooks = list_notebooks(notebooks_dir)
     if only:
@@ -121,6 +123,8 @@ def run_notebooks(
     declared = {nb.stem: declared_parameters(nb) for nb in list_notebooks(notebooks_dir)}
     check_overrides(list(overrides), declared)
     plans = [(nb, notebook_parameters(profile, nb.stem, declared[nb.stem], overrides)) for nb in notebooks]
+    for notebook, params in plans:  # each stage's Params checks its values (a bad one fails here, not an hour in)
+        check_parameters(notebook.stem, {**notebook_defaults(notebook.stem, notebooks_dir), **params})
 
     report_dir.mkdir(parents=True, exist_ok=True)
     timings_path = report_dir.parent / "timings.json"

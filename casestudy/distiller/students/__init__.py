@@ -1,8 +1,10 @@
 """Students trained on the harvest (notebook 02).
 
-    student     small Llama configurations with the teacher's tokenizer
+    student     where a student starts (StudentSpec: public, public@<share>, scratch-<size>); small Llama configurations
+    prune       the public model cut to a share of its parameters by importance (Minitron, ShortGPT)
     packing     chat records -> token ids; packed rows with restarting positions
     losses      cross-entropy on completions and the top-k KL with an "other" bucket
+    trunk       the frozen lower layers of a top-layer fine-tune, run once per packed row and shared
     train       the training loop (`python -m casestudy.distiller.students.train` scales out unchanged)
     evaluate    held-out CE, teacher log-likelihood, gold accuracy; cached evaluation of saved students
     grading     gold-answer grading, Wilson intervals, balanced accuracy of closed families
