@@ -32,10 +32,11 @@ test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 # Copy a finished run into results/<profile>/ (notebooks, metrics, figures, the HTML report;
-# no weights) and rewrite README's "Results at a glance" from results/.
+# no weights) and rewrite README's "Results at a glance" from results/ and its layout block from the package maps.
 publish: need-run $(STAMP)
 	$(PY) -m casestudy.report.publish $(RUN)
 	$(PY) -m casestudy.report.publish --readme
+	$(PY) -m casestudy.report.maps --readme
 
 # The run-to-run spread of the headline figures: the profile under seeds 0 1 2 (seed 0 is runs/<profile>;
 # the others reuse its collection). JOBS=3 runs the seeds at once (a GPU). Then `make publish` ships it.
