@@ -42,30 +42,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
-from transformers import AutoTokenizer
 
-from casestudy.artifacts import write_metrics
 from casestudy.detection import plots
-from casestudy.detection.identity_probes import probe_rate
-from casestudy.detection.radioactivity import PairScorer, calibration, radioactivity_curves, suspect_pairs, wrong_key_p_values
-from casestudy.models import resolve_source
-from casestudy.paths import run_dir, stage_dir
-from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, mentions_identity
-from casestudy.provider.ledger import read_ledger
-from casestudy.scenario import deployments
-from casestudy.scenario.investigator import ask_model
 from casestudy.stages import detect as stage
 from casestudy.targets import table as targets_table
 
 # %%
-run = run_dir(profile)
-out = stage_dir(run, "detect")
-deployment = deployments.load_deployment(stage_dir(run, "collect"))
-distill, students = stage.suspects(run)
-tokenizer = AutoTokenizer.from_pretrained(students["public"])  # the public tokenizer (the teacher's), saved with every student
-scorer = PairScorer(deployment.watermark, len(tokenizer))
+params = stage.Params.from_namespace(globals())  # checked: a bad value stops here, naming it
+where = stage.open_workspace(params)  # the run, the deployment (its secret key), the suspects, the public tokenizer
 sns.set_theme(style="whitegrid")
-stage.suspects_table(distill)
+stage.suspects_table(where.distilled)
 
 # %% [markdown]
 # ## 1 · Watermark radioactivity
@@ -81,18 +67,14 @@ stage.suspects_table(distill)
 # trace of it in a student) lives in open text, and the investigator asks for open text.
 
 # %%
-watermark_queries, probe_queries, probes = stage.query_sets(num_queries, query_max_tokens, query_temperature,
-                                                            probe_max_tokens, seed, distill["skill_family"])
-conversations = watermark_queries.conversations
-student_answers = {name: ask_model(name, path, {"watermark": watermark_queries, "probes": probe_queries}, out, seed,
-                                   device) for name, path in students.items()}
-answers = {name: a["watermark"] for name, a in student_answers.items()}
-curves = radioactivity_curves(tokenizer, conversations, answers, scorer, stage.checkpoints(num_queries))
-final = stage.final_table(curves, num_queries)
-final.assign(gamma=deployment.watermark.greenlist_ratio, significant=final.p_value <= alpha)
+queries = stage.query_sets(params, where.skill_family)
+student_answers = stage.ask_students(where, queries, params)
+curves = stage.radioactivity(where, queries, student_answers, params)
+final = stage.final_table(curves, params.num_queries)
+stage.final_view(final, where, params)
 
 # %%
-plots.radioactivity(curves, alpha)
+plots.radioactivity(curves, params.alpha)
 plt.show()
 
 # %% [markdown]
@@ -103,13 +85,10 @@ plt.show()
 # `alpha`. We score the most suspicious student's answers under many random wrong keys.
 
 # %%
-suspect = final.p_value.idxmin()
-pairs = suspect_pairs(tokenizer, conversations, answers[suspect], scorer.width)
-wrong = wrong_key_p_values(pairs, deployment.watermark, len(tokenizer), num_wrong_keys, seed)
-calib = calibration(wrong, alpha)
+suspect, wrong, calib = stage.calibrate(where, queries, student_answers, final, params)
 plots.calibration(wrong)
 plt.show()
-pd.Series(calib, name=f"wrong keys on '{suspect}'").to_frame()
+pd.Series(calib.model_dump(), name=f"wrong keys on '{suspect}'").to_frame()
 
 # %% [markdown]
 # ## 2 · Dose and response
@@ -120,14 +99,13 @@ pd.Series(calib, name=f"wrong keys on '{suspect}'").to_frame()
 # trained per share, with the same recipe, and queried like the others.
 
 # %%
-recipe = stage.DoseRecipe(dose_records, dose_steps, dose_start, dose_lr, dose_batch_size, dose_train_layers, seed, device)
-main_train, control_train = stage.train_splits(run, distill["skill_family"])
-dose_answers, total = stage.dose_answers(main_train, control_train, dose_shares, recipe, out, watermark_queries)
-dose = stage.dose_table(tokenizer, conversations, dose_answers, scorer, num_queries, alpha)
+main_train, control_train = stage.train_splits(where)
+dose_answers, total = stage.dose_answers(where, main_train, control_train, queries, params)
+dose = stage.dose_table(where, queries, dose_answers, params)
 dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]]
 
 # %%
-plots.dose(dose, alpha, total, num_queries)
+plots.dose(dose, params.alpha, total, params.num_queries)
 plt.show()
 
 # %% [markdown]
@@ -140,21 +118,15 @@ plt.show()
 # control by Fisher's exact test.
 
 # %%
-teacher_dir = resolve_source(deployment.model_source)  # the deployed teacher's weights
-probe_answers = {"teacher (deployed)": ask_model("teacher", teacher_dir, {"probes": probe_queries}, out, seed,
-                                                 device, deployment.system_prompt, deployment.precision)["probes"]}
-probe_answers |= {name: a["probes"] for name, a in student_answers.items()}
-rates = {name: probe_rate(name, texts, PROVIDER_IDENTITY) for name, texts in probe_answers.items()}
+probe_answers = stage.probe_answers(where, queries, student_answers, params)  # the deployed teacher's first
+rates = stage.probe_rates(probe_answers)
 identity = stage.identity_table(rates)
 identity.round(4)
 
 # %%
-plots.identity_rates(identity, len(probes), PROVIDER_IDENTITY.name)
+plots.identity_rates(identity, len(queries.probe_rows), stage.PROVIDER_IDENTITY.name)
 plt.show()
-by_language = pd.DataFrame({"language": [p["language"] for p in probes],
-                            **{name: [mentions_identity(t, PROVIDER_IDENTITY) for t in texts]
-                               for name, texts in probe_answers.items()}}).groupby("language").mean()
-by_language.round(2)
+stage.identity_by_language(queries, probe_answers).round(2)
 
 # %% [markdown]
 # ## 4 · Traffic in the provider's ledger
@@ -166,8 +138,7 @@ by_language.round(2)
 # then check the ranking against the simulation's ground truth.
 
 # %%
-ledger = read_ledger(deployments.ledger_path(stage_dir(run, "collect")))
-seen = stage.traffic(ledger, seed)
+seen = stage.traffic(where.ledger(), params.seed)
 seen.table().round(2)
 
 # %%
@@ -185,11 +156,9 @@ display(Markdown(seen.text()))
 # itself. Both get the identity probes and the watermark test.
 
 # %%
-evasion, dropped, scrubbed_from = stage.evasion(main_train, control_train, total, recipe, out, tokenizer,
-                                                {"watermark": watermark_queries, "probes": probe_queries}, scorer,
-                                                rates["control"], num_queries)
-display(Markdown(f"Scrubbing dropped **{dropped}** of the {scrubbed_from} records."))
-pd.DataFrame(evasion).set_index("training data")
+evasion = stage.evasion(where, main_train, control_train, total, queries, rates["control"], params)
+display(Markdown(evasion.text()))
+evasion.table()
 
 # %% [markdown]
 # ## Against the targets
@@ -202,9 +171,9 @@ pd.DataFrame(evasion).set_index("training data")
 # predicts (one-sided binomial p > 0.05).
 
 # %%
-main_suspect = stage.main_suspect(final, distill)
-checks = stage.targets(final, dose, calib, main_suspect, target_p, alpha)
-display(Markdown(stage.targets_intro(profile, num_queries, target_p)))
+main_suspect = stage.main_suspect(final, where.distilled)
+checks = stage.targets(final, dose, calib, main_suspect, params)
+display(Markdown(stage.targets_intro(params)))
 targets_table(checks)
 
 # %% [markdown]
@@ -213,13 +182,12 @@ targets_table(checks)
 # Every test, its statistic, its result on the control, and its false positives.
 
 # %%
-stage.summary_table(final, calib, rates, identity, seen, main_suspect, alpha)
+stage.summary_table(final, calib, rates, identity, seen, main_suspect, params)
 
 # %%
-metrics = stage.stage_metrics(num_queries, main_suspect, final, calib, dose, identity, seen, evasion, checks)
-headline = stage.headline(final, dose, calib, rates, seen, main_suspect, num_queries, alpha)
-write_metrics(out, metrics, headline)
-pd.Series(headline, name="headline").to_frame()
+metrics = stage.stage_metrics(params, main_suspect, final, calib, dose, identity, seen, evasion, checks)
+metrics.write(where.out)
+pd.Series(metrics.headline, name="headline").to_frame()
 
 # %% [markdown]
 # ## Try it · a quarter of the diet watermarked
