@@ -77,6 +77,15 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
         raise ValueError(f"{name} must be in {bounds}, not {value!r}")
 
 
+def plain(value: Any) -> Any:
+    """JSON-ready values: numpy scalars (a numpy bool would be written "True") as Python ones, NaN kept."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value.item() if hasattr(value, "item") and type(value).__module__ == "numpy" else value
+
+
 class Record(BaseModel):
     """A part of a metrics.json: every key declared, no other key accepted."""
 
@@ -92,7 +101,7 @@ class StageMetrics(Record):
     headline: dict[str, str] = {}
 
     def write(self, stage_dir: Path) -> Path:
-        return write_json_atomic(Path(stage_dir) / METRICS_FILE, self.model_dump(mode="python"))
+        return write_json_atomic(Path(stage_dir) / METRICS_FILE, plain(self.model_dump(mode="python")))
 
     @classmethod
     def read(cls, stage_dir: Path):

@@ -1,0 +1,203 @@
+"""The students of notebook 02: where each starts, what it trains on, training them and grading them.
+
+The students (`plans`):
+
+- `public`: the public model, untrained: the floor every student starts from
+- `sft`, `topk`: the public model trained on the provider's answers (arm `main`), by
+  cross-entropy on the sampled tokens or by top-k distillation
+- `control`: the public model trained on the control deployment's answers (the public
+  model behind the same API, no post-training, no watermark)
+- `<kind>@<share>`: the public model cut to `share` of its parameters by importance, healed
+  by the same training (`size_curve`); `public@<share>` is its untrained start
+- `scratch-<size>`: a small model from random weights on the same data: a distiller without a base
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from casestudy.device import native_precision, pick_device
+from casestudy.distiller.collect.dataset import read_records, read_topk
+from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions, topk_facts
+from casestudy.distiller.students.grading import accuracy_table, closed_family_table
+from casestudy.distiller.students.student import StudentSpec
+from casestudy.distiller.students.train import TrainConfig, TrainResult, train_student
+from casestudy.models import load_model
+from casestudy.paths import run_dir, stage_dir
+from casestudy.stages.distill.params import Params
+
+PUBLIC, CONTROL, TEACHER = "public", "control", "teacher"
+
+
+@dataclass
+class Workspace:
+    """Where the stage reads and writes, the device it computes on, and the public tokenizer."""
+    collect: Path
+    out: Path
+    device: str                 # in words, with the students' precision
+    tokenizer: Any
+
+    @property
+    def students(self) -> Path:
+        return self.out / "students"
+
+
+def open_workspace(params: Params) -> Workspace:
+    """The run's collect/ and distill/ folders, the device, and the public tokenizer (also the teacher's)."""
+    run = run_dir(params.profile)
+    dev = pick_device(params.device)
+    return Workspace(stage_dir(run, "collect"), stage_dir(run, "distill"),
+                     dev.describe(f"{native_precision(dev)} students"),
+                     load_model(params.public_model, device="cpu").tokenizer)
+
+
+@dataclass
+class Harvest:
+    """What notebook 01 collected, split for training and evaluation."""
+    main: list[dict]
+    control: list[dict]
+    topk: dict
+    control_topk: dict = field(default_factory=dict)
+    main_train: list[dict] = field(init=False)
+    control_train: list[dict] = field(init=False)
+    heldout: list[dict] = field(init=False)
+    gold: list[dict] = field(init=False)
+
+    def __post_init__(self) -> None:
+        split = lambda recs, s: [r for r in recs if r["split"] == s]
+        self.main_train, self.control_train = split(self.main, "train"), split(self.control, "train")
+        self.heldout, self.gold = split(self.main, "eval"), gold_rows(self.main)
+
+    @classmethod
+    def read(cls, collect: Path) -> "Harvest":
+        return cls(read_records(collect / "main"), read_records(collect / "control"), read_topk(collect / "main"),
+                   read_topk(collect / "control"))
+
+    def table(self) -> pd.DataFrame:
+        """Records and completion tokens per family (rows) and arm and split (columns), with totals."""
+        long = pd.DataFrame([{"arm": arm, "split": r["split"], "family": r["family"], "records": 1,
+                              "completion tokens": r["completion_tokens"]}
+                             for arm, recs in (("main", self.main), ("control", self.control)) for r in recs])
+        wide = long.pivot_table(index="family", columns=["arm", "split"], values=["records", "completion tokens"],
+                                aggfunc="sum", fill_value=0)
+        wide = wide.reindex(columns=pd.MultiIndex.from_product(
+            [["records", "completion tokens"], ["main", "control"], ["train", "eval"]]), fill_value=0)
+        wide.loc["total"] = wide.sum()
+        return wide.astype(int)
+
+    def input_files(self, collect: Path) -> list[Path]:
+        """The files the stage's outputs depend on (for its fingerprint)."""
+        files = [collect / arm / f for arm in ("main", "control") for f in ("records.jsonl", "topk.bin")]
+        return [p for p in files if p.is_file()]
+
+
+@dataclass(frozen=True)
+class StudentPlan:
+    """One student: where it starts, what it trains on, and how."""
+    start: StudentSpec          # the public model, whole or pruned, or a scratch model
+    arm: str | None             # "main", "control", or None (untrained)
+    kind: str                   # "sft", "topk" or "untrained"
+    train: TrainConfig
+
+    @property
+    def trained(self) -> bool:
+        return self.arm is not None
+
+
+def plans(params: Params) -> dict[str, StudentPlan]:
+    """name -> StudentPlan for every student of the stage, controls and untrained starts included.
+
+    `params.recipe()` is the fine-tune of the whole public model; pruned students train
+    `curve_train_layers` (0: all, as healing a cut model needs) and the scratch student
+    trains everything at `scratch_lr`.
+    """
+    recipe = params.recipe()
+    objective = lambda kind, cfg: replace(cfg, alpha=params.topk_alpha if kind == "topk" else 0.0)
+    untrained = replace(recipe, max_steps=0)
+    public = StudentSpec()
+    out = {PUBLIC: StudentPlan(public, None, "untrained", untrained)}
+    out.update({kind: StudentPlan(public, "main", kind, objective(kind, recipe)) for kind in params.kinds})
+    out[CONTROL] = StudentPlan(public, "control", params.control_kind, objective(params.control_kind, recipe))
+    for share in params.size_curve:
+        start = StudentSpec(share=share)
+        healing = replace(recipe, train_layers=params.curve_train_layers)
+        out[str(start)] = StudentPlan(start, None, "untrained", untrained)
+        out[f"{params.curve_kind}@{share:g}"] = StudentPlan(start, "main", params.curve_kind,
+                                                            objective(params.curve_kind, healing))
+        if params.curve_controls:
+            out[f"{CONTROL}@{share:g}"] = StudentPlan(start, "control", params.control_kind,
+                                                      objective(params.control_kind, healing))
+    if params.scratch_size:
+        start = StudentSpec("scratch", size=params.scratch_size)
+        out[str(start)] = StudentPlan(start, "main", "sft",
+                                      replace(recipe, lr=params.scratch_lr, train_layers=0, alpha=0.0))
+    return out
+
+
+def train_all(student_plans: dict[str, StudentPlan], data: Harvest, where: Workspace,
+              params: Params) -> dict[str, TrainResult]:
+    """Train (or reuse) every planned student; an untrained one is saved as it starts."""
+    students_dir, tokenizer, public = where.students, where.tokenizer, params.public_model
+    results = {}
+    for name, plan in student_plans.items():
+        records = data.control_train if plan.arm == "control" else data.main_train
+        topk = data.control_topk if plan.arm == "control" else data.topk
+        results[name] = train_student(records, topk if plan.kind == "topk" else None, str(plan.start), plan.train,
+                                      students_dir / name, tokenizer=tokenizer, eval_records=data.heldout, name=name,
+                                      kind=plan.kind, public=public)
+    return results
+
+
+def train_table(results: dict[str, TrainResult], student_plans: dict[str, StudentPlan]) -> pd.DataFrame:
+    """What each student started from, what trained, on how many tokens, in how long."""
+    return pd.DataFrame([{"student": n, "start": str(student_plans[n].start), "data": student_plans[n].arm or "none",
+                          "objective": student_plans[n].kind, "params (M)": r.params / 1e6,
+                          "trained (M)": r.trainable_params / 1e6 if r.steps else 0.0, "steps": r.steps,
+                          "train tokens": r.train_tokens, "seconds": r.wall_seconds, "tokens/s": r.tokens_per_second,
+                          "reused": r.reused} for n, r in results.items()]).round(1)
+
+
+def curves(results: dict[str, TrainResult]) -> pd.DataFrame:
+    return pd.DataFrame([{**h, "student": n} for n, r in results.items() for h in r.history])
+
+
+def evaluate_all(results: dict[str, TrainResult], data: Harvest, where: Workspace,
+                 params: Params) -> tuple[dict[str, dict], list[dict]]:
+    """Each saved student's evaluation on the held-out gold prompts, and every graded answer
+    (the teacher's, collected greedily through the API in notebook 01, first)."""
+    evals = {name: {**evaluate_saved(name, where.students / name, data.gold, where.out / "eval",
+                                     params.max_new_tokens, params.device),
+                    "heldout_ce": result.heldout_ce} for name, result in results.items()}
+    teacher_graded = grade_completions(TEACHER, data.gold, [r["completion"] for r in data.gold])
+    return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]]
+
+
+def family_accuracy(graded: Sequence[dict]) -> pd.DataFrame:
+    """Accuracy with its exact 95% interval per model and gold family (and "all")."""
+    return accuracy_table(graded, method="exact")
+
+
+def closed_families(graded: Sequence[dict]) -> pd.DataFrame:
+    """Balanced accuracy and the majority-label rate per model on the closed-answer families."""
+    return closed_family_table(graded)
+
+
+def logprob_facts(data: Harvest) -> dict:
+    """What the teacher's top-k logprobs over the training answers show (notebook 02 §4)."""
+    return topk_facts(data.topk, data.main_train)
+
+
+def accuracy_by_family(acc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    return acc.pivot_table(index="model", columns="family", values="accuracy", sort=False).reindex(order).round(2)
+
+
+def samples_table(graded: list[dict], gold: list[dict], order: list[str], per_family: int = 3) -> pd.DataFrame:
+    """A few held-out gold prompts with every model's answer."""
+    by_model = pd.DataFrame(graded).pivot_table(index="prompt_id", columns="model", values="completion", aggfunc="first")
+    samples = pd.DataFrame(gold).set_index("prompt_id")[["family", "gold"]].join(by_model[order])
+    samples["prompt"] = [r["messages"][-1]["content"][:80] for r in gold]
+    return samples.groupby("family").head(per_family)[["prompt", "gold", *order]]
