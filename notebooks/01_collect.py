@@ -55,26 +55,18 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from casestudy.artifacts import write_metrics
-from casestudy.cost.prices import api_bill, load_price_table
+from casestudy.detection import plots as provider_plots
 from casestudy.distiller.collect import plots
-from casestudy.distiller.collect.dataset import read_records, read_topk
-from casestudy.distiller.collect.prompts import load_prompts, select_mix
-from casestudy.models import load_model
-from casestudy.paths import run_dir, stage_dir
 from casestudy.stages import collect as stage
 from casestudy.targets import table as targets_table
 
 # %%
+started = time.time()
+params = stage.Params.from_namespace(globals())  # checked: a bad value stops here, naming it
+where = stage.open_workspace(params)  # the run's collect/ folder, the dated prices, the teacher's tokenizer
 sns.set_theme(style="whitegrid", context="notebook")
 pd.options.display.float_format = "{:.3g}".format
-started = time.time()
-out = stage_dir(run_dir(profile), "collect")
-params = stage.StageParams.from_namespace(globals())
-price_points = load_price_table()
-flagship = next(p for p in price_points if p.tier == "flagship")
-local_teacher = load_model(teacher, device="cpu")  # its tokenizer maps returned token bytes to ids
-print(f"run directory: {out}")
+print(f"run directory: {where.out}")
 
 # %% [markdown]
 # ## 1 · The prompts
@@ -97,12 +89,9 @@ print(f"run directory: {out}")
 # from the train split only; pass the file as `prompt_file`.
 
 # %%
-pool = load_prompts(prompt_file or None)
-prompts = select_mix(pool, num_prompts, "arithmetic", skill_prompts, seed)
-chosen = pd.DataFrame([{"family": p.family, "split": p.split} for p in prompts])
-counts = pd.crosstab(chosen.family, chosen.split, margins=True, margins_name="total")
-display(Markdown(f"**{len(prompts)}** of the {len(pool)} prompts, from {chosen.family.nunique()} families:"))
-counts
+pool, prompts = stage.choose_prompts(params)
+display(Markdown(stage.prompts_text(pool, prompts)))
+stage.prompts_table(prompts)
 
 # %% [markdown]
 # ## 2 · Collecting through the API
@@ -128,16 +117,15 @@ counts
 # An arm already complete for the same settings is reused; an interrupted one resumes.
 
 # %%
-bill = lambda prompt_tokens, completion_tokens: api_bill(prompt_tokens, completion_tokens, flagship)
-result = stage.run_collection(params, prompts, out, tokenizer=local_teacher.tokenizer, bill=bill)
-metrics = stage.stage_metrics(result, params, local_teacher.num_params, price_points, started)
+result = stage.run_collection(params, prompts, where.out, tokenizer=where.teacher.tokenizer, bill=where.bill)
+metrics = stage.stage_metrics(result, params, where.teacher.num_params, where.price_points, started)
 
 # %%
-main_records = read_records(out / "main")
+main_records = stage.main_records(where.out)
 frame = plots.records_frame(main_records)
-write_metrics(out, metrics, stage.headline(metrics, flagship))
+metrics.write(where.out)
 display(Markdown(stage.collected_text(metrics)))
-pd.DataFrame(stage.arms_table(metrics))
+stage.arms_table(metrics)
 
 # %% [markdown]
 # ## 3 · What was collected
@@ -147,12 +135,12 @@ pd.DataFrame(stage.arms_table(metrics))
 
 # %%
 table = plots.family_table(frame)
-plots.families(frame, table, max_tokens)
+plots.families(frame, table, params.max_tokens)
 plt.show()
 table
 
 # %%
-plots.example_table(frame, per_family=1, seed=seed)
+plots.example_table(frame, per_family=1, seed=params.seed)
 
 # %% [markdown]
 # ## 4 · Why logprobs matter
@@ -166,19 +154,19 @@ plots.example_table(frame, per_family=1, seed=seed)
 # (`topk.bin`, mapped from the exact token bytes the API returns).
 
 # %%
-topk = read_topk(out / "main")
-example = next((r for r in main_records if r["family"] not in ("sentiment", "factual") and r["id"] in topk), main_records[0])
+topk = stage.main_topk(where.out)
+example = stage.logprob_example(main_records, topk)
 print("prompt:", example["messages"][-1]["content"][:200])
 print("answer:", example["completion"][:200])
-plots.topk_table(example, topk[example["id"]], local_teacher.tokenizer) if example["id"] in topk else "no logprobs returned"
+plots.topk_table(example, topk[example["id"]], where.teacher.tokenizer) if example["id"] in topk else "no logprobs returned"
 
 # %%
 mass = plots.topk_mass(topk)
 if len(mass):
-    plots.topk_mass_histogram(mass, top_logprobs)
+    plots.topk_mass_histogram(mass, params.top_logprobs)
     plt.show()
     display(Markdown(
-        f"At the median position the top {top_logprobs} tokens cover **{mass.median():.1%}** of the teacher's "
+        f"At the median position the top {params.top_logprobs} tokens cover **{mass.median():.1%}** of the teacher's "
         f"probability (the lowest 10% of positions: below {mass.quantile(0.1):.1%}): nearly the whole "
         f"distribution, over {mass.size:,} generated tokens."))
 
@@ -191,14 +179,13 @@ if len(mass):
 # training.
 
 # %%
-speed = plots.throughput_frame(frame, bin_s=5.0 if metrics["wall_seconds"] < 300 else 30.0)
-bills = pd.DataFrame([{"price point": p.label, "tier": p.tier, "main": metrics["bill_usd"][p.label],
-                       "control": metrics["control"]["bill_usd"][p.label]} for p in price_points])
+speed = plots.throughput_frame(frame, bin_s=5.0 if metrics.wall_seconds < 300 else 30.0)
+bills = stage.bill_table(metrics, where.price_points)
 plots.throughput_and_bill(speed, bills)
 plt.show()
 cheapest, dearest = bills.loc[bills["main"].idxmin()], bills.loc[bills["main"].idxmax()]
 display(Markdown(
-    f"At the listed prices the main arm's {metrics['prompt_tokens'] + metrics['completion_tokens']:,} tokens "
+    f"At the listed prices the main arm's {metrics.prompt_tokens + metrics.completion_tokens:,} tokens "
     f"would cost between **${cheapest['main']:.4f}** ({cheapest['price point']}) and **${dearest['main']:.4f}** "
     f"({dearest['price point']})."))
 bills
@@ -212,16 +199,11 @@ bills
 # ledger into evidence; here is what it holds.
 
 # %%
-from casestudy.detection import plots as provider_plots
-from casestudy.detection.traffic import ledger_accounts, ledger_timeline
-from casestudy.provider.ledger import read_ledger
-from casestudy.scenario.deployments import DISTILLER_ACCOUNT, ledger_path
-
-if params.local and ledger_path(out).is_file():
-    ledger = read_ledger(ledger_path(out))
-    provider_plots.ledger_timeline(ledger_timeline(ledger, DISTILLER_ACCOUNT))
+ledger = stage.ledger_view(params, where.out)
+if ledger is not None:
+    provider_plots.ledger_timeline(ledger.timeline)
     plt.show()
-    display(ledger_accounts(ledger))
+    display(ledger.accounts)
 else:
     print("An external endpoint was used: its ledger belongs to its operator.")
 
@@ -229,8 +211,8 @@ else:
 # ## 7 · Summary
 
 # %%
-display(Markdown(stage.summary_text(metrics, top_logprobs, flagship, out / "main")))
-targets_table(metrics["targets"])
+display(Markdown(stage.summary_text(metrics, params.top_logprobs, where.flagship, where.out / "main")))
+targets_table(metrics.targets)
 
 # %% [markdown]
 # ## Try it · another endpoint

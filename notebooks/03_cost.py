@@ -41,29 +41,15 @@ scaling_max_samples = 1e7            # right end of the scaling figure
 import pandas as pd
 from IPython.display import Markdown, display
 
-from casestudy.artifacts import write_metrics
 from casestudy.cost import plots
-from casestudy.cost.compute import HardwareAssumptions
-from casestudy.cost.headline import Architecture
-from casestudy.cost.prices import find_price, load_hardware_table, load_price_table
-from casestudy.cost.published import (V3_LEFT_OUT, R1DataAssumptions, alpaca_table, as_text, deepseek_v3_checks,
-                                      deepseek_v3_matches_report, deepseek_v3_table, r1_distillation_bill)
-from casestudy.cost.scaling import log_range, measured_points, scaling_grid, tokens_per_sample
-from casestudy.paths import run_dir, stage_dir
-from casestudy.report.spread import published_spread, spread_sentence, summary as spread_summary
-from casestudy.stages.cost import (analyse_run, caveats, headline_text, load_run_inputs, percent_text, stage_metrics,
-                                   usd_text)
+from casestudy.stages import cost as stage
 from casestudy.targets import table as targets_table
 
 # %%
+params = stage.Params.from_namespace(globals())  # checked: a bad value stops here, naming it
+where = stage.open_workspace(params)  # the run's folders and the dated price tables
 pd.options.display.float_format = "{:.4g}".format
-hw = HardwareAssumptions(gpu_hour_usd, gpu_watts, gpu_peak_tflops, gpu_utilisation, cpu_core_hour_usd, cpu_core_watts)
-teacher_arch = Architecture(teacher_n_layers, teacher_d_model, teacher_context)
-price_points = load_price_table(price_file or None)
-price_point = find_price(price_points, headline_price)
-run = run_dir(profile)
-out = stage_dir(run, "cost")
-inputs = load_run_inputs(run)
+inputs = stage.load_run_inputs(where.run)  # notebooks 01 and 02's metrics, each checked against its contract
 if not inputs.complete:
     display(Markdown("**Our run's part is skipped:** " + inputs.message()))
 
@@ -77,9 +63,8 @@ if not inputs.complete:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-v3 = deepseek_v3_table(v3_gpu_hour_usd)
-print(as_text(v3, {"gpu_hours_k": ",.0f", "usd_m": ".3f"}))
-print("matches the report (2,788K GPU-hours, $5.576M):", deepseek_v3_matches_report(v3))
+v3 = stage.v3_table(params)
+print(stage.v3_text(v3))
 
 # %% [markdown]
 # Two cross-checks from the same report's inputs: 14.8T pre-training tokens, and 37B of the
@@ -89,7 +74,7 @@ print("matches the report (2,788K GPU-hours, $5.576M):", deepseek_v3_matches_rep
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(as_text(deepseek_v3_checks(gpu_peak_tflops), {"value": ".3f", "reported": ".0f"}))
+print(stage.v3_checks_text(params))
 
 # %% [markdown]
 # The $5.576M is the rental price of the final training run, and nothing else. What it
@@ -97,7 +82,7 @@ print(as_text(deepseek_v3_checks(gpu_peak_tflops), {"value": ".3f", "reported": 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(as_text(pd.DataFrame(V3_LEFT_OUT, columns=["left out", "status"]), {}))
+print(stage.v3_left_out_text())
 
 # %% [markdown]
 # ### DeepSeek-R1's distilled models: 800K samples
@@ -109,20 +94,11 @@ print(as_text(pd.DataFrame(V3_LEFT_OUT, columns=["left out", "status"]), {}))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-r1_data = R1DataAssumptions(r1_prompt_tokens, r1_reasoning_completion_tokens, r1_other_completion_tokens)
-r1 = r1_distillation_bill(r1_data, price_points)
-print(f"samples {r1_data.samples:,}, prompt {r1_prompt_tokens}, reasoning answer {r1_reasoning_completion_tokens}, "
-      f"other answer {r1_other_completion_tokens} tokens (assumed)")
-print(as_text(r1, {"input_m_tokens": ",.0f", "output_m_tokens": ",.0f", "usd": ",.0f"}))
+r1 = stage.r1_bill(params, where.price_points)
+print(stage.r1_text(params, r1))
 
 # %%
-by_name = r1.set_index("price point")["usd"]
-v3_usd = v3.set_index("stage").loc["Total", "usd_m"] * 1e6
-display(Markdown(
-    f"At these lengths the data costs {usd_text(by_name['deepseek-reasoner (R1)'])} at R1's own price "
-    f"({percent_text(by_name['deepseek-reasoner (R1)'] / v3_usd)} of V3's {usd_text(v3_usd)}) and "
-    f"{usd_text(by_name['o1'])} at o1's ({percent_text(by_name['o1'] / v3_usd)}). One caveat: o1's API bills its "
-    "reasoning tokens as output but does not return them, so an o1 bill buys answers, not reasoning traces."))
+display(Markdown(stage.r1_against_v3_text(r1, v3)))
 
 # %% [markdown]
 # ### Stanford Alpaca: "under $500" and "under $100"
@@ -132,8 +108,7 @@ display(Markdown(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-davinci = find_price(price_points, "text-davinci-003")
-print(as_text(alpaca_table(davinci, a100_hour_usd), {"value": ",.2f"}))
+print(stage.alpaca_text(params, where.price_points))
 
 # %% [markdown]
 # ## 2 · Our run, measured
@@ -141,12 +116,12 @@ print(as_text(alpaca_table(davinci, a100_hour_usd), {"value": ",.2f"}))
 # The assumptions used for money and energy, and the dated price table they come beside:
 
 # %%
-display(hw.as_table())
-display(pd.DataFrame([p.__dict__ for p in load_hardware_table(price_file or None)]).drop(columns="source"))
-display(pd.DataFrame([p.__dict__ for p in price_points]).drop(columns="source"))
+display(params.hardware().as_table())
+display(stage.hardware_price_table(where.hardware_prices))
+display(stage.price_table(where.price_points))
 
 # %%
-cost = analyse_run(inputs, hw, price_point, price_points, teacher_arch, teacher_train_tokens)
+cost = stage.analyse_run(inputs, params, where.price_points)
 if cost:
     display(cost.stages)
 
@@ -166,7 +141,7 @@ if cost:
 
 # %%
 if cost:
-    display(cost.api_bills.pivot_table(index=["price point", "as of"], columns="arm", values="usd", sort=False))
+    display(stage.api_bills_by_price(cost))
 
 # %% [markdown]
 # ## 3 · The teacher's own cost
@@ -176,13 +151,8 @@ if cost:
 
 # %%
 if cost:
-    t = cost.teacher
-    display(pd.DataFrame([t]))
-    display(Markdown(
-        f"Pre-training the teacher: {t['flops']:.3g} FLOPs, {t['gpu_hours']:,.0f} GPU-hours at "
-        f"{gpu_peak_tflops:g} TFLOP/s and MFU {gpu_utilisation:g}, {usd_text(t['usd'])} at "
-        f"${gpu_hour_usd:g}/GPU-hour, {t['kwh']:,.0f} kWh at {gpu_watts:g} W per GPU "
-        f"(sequence length {teacher_context} assumed for the attention term)."))
+    display(pd.DataFrame([cost.teacher]))
+    display(Markdown(stage.teacher_text(cost, params)))
 
 # %% [markdown]
 # ## 4 · The headline: the skill copied, for what
@@ -199,9 +169,8 @@ if cost:
 
 # %%
 if cost:
-    display(cost.students[["student", "start", "arm", "params", "trainable_params", "skill_accuracy",
-                           "copied_share", "api_usd", "training_usd", "measured_training_usd", "distiller_usd"]])
-    display(pd.Series(cost.provider, name="the provider's spend").to_frame())
+    display(stage.students_table(cost))
+    display(stage.provider_table(cost))
 
 # %%
 if cost:
@@ -209,8 +178,8 @@ if cost:
 
 # %%
 if cost:
-    display(Markdown(headline_text(cost, price_point)))
-    display(Markdown(caveats(cost, inputs, price_point, hw)))
+    display(Markdown(stage.headline_text(cost)))
+    display(Markdown(stage.caveats(cost, inputs)))
 
 # %% [markdown]
 # ### Does it hold in another run?
@@ -221,12 +190,10 @@ if cost:
 # profile's results. The latest published spread for this profile, and where its seeds ran:
 
 # %%
-seed_spread = published_spread(profile)
-if seed_spread is None:
-    display(Markdown(f"No spread has been published for the `{profile}` profile yet."))
-else:
-    display(Markdown(spread_sentence(seed_spread)))
-    display(spread_summary(seed_spread))
+seed_spread = stage.published_spread(params.profile)
+display(Markdown(stage.spread_text(params.profile, seed_spread)))
+if seed_spread is not None:
+    display(stage.spread_summary(seed_spread))
 
 # %% [markdown]
 # ## 5 · Scaling
@@ -239,20 +206,17 @@ else:
 
 # %%
 if cost:
-    prompt_per_sample, completion_per_sample = tokens_per_sample(inputs.collect)
-    grid = scaling_grid(log_range(min(100, inputs.collect["records"]), scaling_max_samples), scaling_student_params,
-                        prompt_per_sample, completion_per_sample, scaling_epochs, price_point, hw)
-    points = measured_points(cost.students, inputs.collect["records"])
-    plots.scaling(grid, points, {"Alpaca 52K": 52_000, "R1 800K": r1_data.samples});
+    scaling = stage.scaling(cost, inputs, params)
+    plots.scaling(scaling.grid, scaling.points, scaling.marks);
 
 # %% [markdown]
 # ## Metrics for the report
 
 # %%
-metrics, headline = stage_metrics(cost, v3, r1, price_point, hw, inputs.message())
-write_metrics(out, metrics, headline)
-display(targets_table(metrics["targets"]))
-pd.Series(headline)
+metrics = stage.stage_metrics(params, where.price_point, cost, v3, r1, inputs.message())
+metrics.write(where.out)
+display(targets_table(metrics.targets))
+pd.Series(metrics.headline)
 
 # %% [markdown]
 # ## Try it · which assumption moves the headline?

@@ -87,15 +87,15 @@ def stage_cost(stage: str, wall_seconds: float, device: str, hw: HardwareAssumpt
 
 
 def stage_cost_table(collect: dict, distill: dict, hw: HardwareAssumptions, timings: dict | None = None) -> pd.DataFrame:
-    """Measured cost of each stage (collect, its control arm if any, distill) with a total row.
+    """Measured cost of each stage (collect, its control arm if it has records, distill) with a total row.
 
     `notebook_s` is the runner's wall time for the whole notebook, when timings.json exists.
     """
     timings = timings or {}
     rows = [stage_cost("collect", collect["wall_seconds"], collect["device"], hw)]
     rows[0]["notebook_s"] = timings.get("01_collect", float("nan"))
-    if "control" in collect:
-        control = collect["control"]
+    control = collect.get("control") or {}
+    if control.get("records"):  # a run without a control arm writes one of zero records
         rows.append(stage_cost("collect (control)", control["wall_seconds"], control["device"], hw))
     rows.append(stage_cost("distill", distill["wall_seconds"], distill["device"], hw))
     rows[-1]["notebook_s"] = timings.get("02_distill", float("nan"))

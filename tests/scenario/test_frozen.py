@@ -7,7 +7,7 @@ import json
 import sqlite3
 import stat
 import tarfile
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,11 @@ from casestudy.provider.settings import ProviderSettings, WatermarkSettings
 from casestudy.scenario import deployments, frozen
 from casestudy.stages import collect as stage
 from casestudy.stages.distill import Harvest
+from tests.stages.fake_run import fake_collect
 
-PARAMS = replace(stage.StageParams.from_namespace(notebook_defaults("01_collect")), post_train=False, control_prompts=2)
+PARAMS = replace(stage.Params.from_namespace(notebook_defaults("01_collect")), post_train=False, control_prompts=2)
+TRAFFIC = [stage.TrafficRow(account="customer-01", conversations=1, requests=3, completion_tokens=40)]
+POST_TRAINING = fake_collect().post_training.model_copy(update={"seconds": 60.0})
 PROMPTS = [Prompt(f"q{i}", ("chat", "factual")[i % 2], ("train", "eval")[i % 3 == 2],
                   ({"role": "user", "content": f"Question {i}?"},), ("Paris",) if i % 2 else None) for i in range(4)]
 
@@ -41,7 +44,7 @@ def write_arm(arm_dir: Path, prompts: list[Prompt]) -> None:
         "wall_seconds": 2.0, "runs": [{"device": "cpu (2 threads, float32)"}]})
 
 
-def make_run(root: Path, params: stage.StageParams = PARAMS) -> Path:
+def make_run(root: Path, params: stage.Params = PARAMS) -> Path:
     """A finished collect stage in miniature: both arms, the provider's files, metrics.json."""
     run = root / "workshop"
     collect = run / "collect"
@@ -58,9 +61,7 @@ def make_run(root: Path, params: stage.StageParams = PARAMS) -> Path:
         db.execute("INSERT INTO requests (account_name) VALUES ('distiller')")
     db.close()
     (provider / "accounts.sqlite").write_bytes(b"secret key hashes")
-    write_json_atomic(collect / "metrics.json", {
-        "parameters": asdict(params), "device": "cpu (2 threads, float32)", "endpoint": "local provider",
-        "traffic": [{"account": "customer-01", "requests": 3}], "post_training": {"seconds": 60.0}})
+    fake_collect(parameters=params.values(), traffic=TRAFFIC, post_training=POST_TRAINING).write(collect)
     return run
 
 
@@ -133,16 +134,15 @@ def test_notebook_01_stage_with_a_frozen_source_says_which_data_it_used(tmp_path
     result = stage.run_collection(params, PROMPTS, collect, progress=False)
     assert set(result.arms) == {"main", "control"} and result.arms["main"].summary is None
     metrics = stage.stage_metrics(result, params, 123, load_price_table(), started=0.0)
-    assert metrics["records"] == 4 and metrics["control"]["records"] == 2 and metrics["wall_seconds"] == 2.0
-    assert metrics["source"]["kind"] == "frozen" and metrics["source"]["sha256"] == file_digest(archive)
-    assert metrics["traffic"] == [{"account": "customer-01", "requests": 3}]
-    assert metrics["post_training"] == {"seconds": 60.0}
-    assert all(t["met"] for t in metrics["targets"])
+    assert metrics.records == 4 and metrics.control.records == 2 and metrics.wall_seconds == 2.0
+    assert metrics.source.kind == "frozen" and metrics.source.sha256 == file_digest(archive)
+    assert metrics.traffic == TRAFFIC and metrics.post_training == POST_TRAINING  # the archive's
+    assert all(t.met for t in metrics.targets) and "data" in metrics.headline
     flagship = next(p for p in load_price_table() if p.tier == "flagship")
     assert "frozen collection a.tar.xz" in stage.headline(metrics, flagship)["data"]
     assert stage.collected_text(metrics).startswith("**Data: a frozen collection**")
     live = stage.stage_metrics(stage.StageResult(arms=result.arms), PARAMS, 123, load_price_table(), 0.0)
-    assert live["source"] == {"kind": "live"} and "data" not in stage.headline(live, flagship)
+    assert live.source == stage.LiveSource() and "data" not in stage.headline(live, flagship)
     assert stage.source_text(live) == ""
 
 

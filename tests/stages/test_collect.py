@@ -1,7 +1,8 @@
-"""The collect stage: another endpoint end to end, metrics names, bills, targets; the harvest's tables."""
+"""The collect stage: its parameters and metrics.json contract, another endpoint end to end, bills, targets."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -10,10 +11,14 @@ from casestudy.cost.prices import load_price_table
 from casestudy.distiller.collect.dataset import read_records
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.profiles import notebook_defaults
-from casestudy.stages.collect import StageParams, run_collection, stage_metrics
+from casestudy.scenario import frozen
+from casestudy.stages import collect as stage
+from casestudy.stages.collect import Metrics, Params, run_collection, stage_metrics
+from tests.cost.test_headline import POINT
 from tests.distiller.collect.fake_openai import FakeConfig, serve
+from tests.stages.fake_run import COLLECT
 
-SMOKE = StageParams.from_namespace(notebook_defaults("01_collect"))  # the notebook's parameters cell
+SMOKE = Params.from_namespace(notebook_defaults("01_collect"))  # the notebook's parameters cell
 PROMPTS = [Prompt(f"q{i}", ("chat", "factual")[i % 2], "train", ({"role": "user", "content": f"Question {i}?"},),
                   ("Paris",) if i % 2 else None) for i in range(6)]
 
@@ -29,15 +34,15 @@ def test_another_endpoint_end_to_end_with_the_metrics_later_notebooks_read(tmp_p
     assert result.arms["main"].summary.collected == 12 and again.arms["main"].summary is None  # reused
     assert "control" not in result.arms and len(config.requests) == 12  # no control, no simulated traffic
     metrics = stage_metrics(result, params, 123, load_price_table(), started=0.0)
-    for key in ("records", "prompt_tokens", "completion_tokens", "wall_seconds", "device", "teacher_params",
-                "tokens_per_second", "bill_usd"):
-        assert key in metrics
-    for key in ("records", "prompt_tokens", "completion_tokens", "wall_seconds"):
-        assert key in metrics["control"]
-    assert metrics["records"] == 12 and metrics["control"]["records"] == 0 and metrics["teacher_params"] == 123
-    assert metrics["device"].startswith("external endpoint") and all(v > 0 for v in metrics["bill_usd"].values())
+    assert metrics.records == 12 and metrics.control.records == 0 and metrics.teacher_params == 123
+    assert metrics.device.startswith("external endpoint") and all(v > 0 for v in metrics.bill_usd.values())
+    assert list(metrics.arms()) == ["main"] and metrics.arm("main") == metrics.main
     assert {r["model"] for r in read_records(tmp_path / "collect" / "main")} == {"other-llm"}
-    assert metrics["targets"] == [{"check": "main arm complete", "measured": "12 records", "met": True}]
+    assert [t.as_dict() for t in metrics.targets] == [{"check": "main arm complete", "measured": "12 records",
+                                                        "met": True}]
+    assert metrics.headline["records"] == "12 (+0 control)" and metrics.parameters["base_url"] == base_url
+    metrics.write(tmp_path / "collect")
+    assert Metrics.read(tmp_path / "collect") == metrics
 
 
 def test_an_endpoint_without_a_model_name_is_refused():
@@ -45,8 +50,78 @@ def test_an_endpoint_without_a_model_name_is_refused():
         replace(SMOKE, base_url="http://127.0.0.1:9/v1")
 
 
-def test_stage_params_have_no_defaults_of_their_own():
+def test_params_have_no_defaults_of_their_own():
     """The notebook's parameters cell is the one source of the values."""
     with pytest.raises(TypeError):
-        StageParams(seed=0)
+        Params(seed=0)
     assert SMOKE.local and SMOKE.samples_per_prompt == 2 and SMOKE.request_timeout_s == 600.0
+    assert SMOKE == Params.defaults() and SMOKE.profile == "smoke" and SMOKE.num_prompts == 16
+
+
+def test_a_misspelt_parameter_names_the_valid_ones():
+    with pytest.raises(TypeError, match=r"01_collect has no parameter \['max_tokns'\]; valid: .*max_tokens"):
+        Params.from_values({**SMOKE.values(), "max_tokns": 5})
+    with pytest.raises(TypeError, match=r"lack \['num_prompts'\]"):
+        Params.from_namespace({k: v for k, v in SMOKE.values().items() if k != "num_prompts"})
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(top_logprobs=21), r"top_logprobs must be in \[0, 20\], not 21"),
+    (dict(temperature=-0.5), r"temperature must be in \[0.0, 2.0\], not -0.5"),
+    (dict(max_tokens=0), "max_tokens must be in .*not 0"),
+    (dict(concurrency=0), "concurrency must be in .*not 0"),
+    (dict(control_prompts=-1), "control_prompts must be in .*not -1"),
+    (dict(device="gpu"), r"device must be one of \('auto', 'cpu', 'cuda'\), not 'gpu'"),
+    (dict(num_prompts=0, skill_prompts=0), "nothing to ask"),
+    (dict(request_timeout_s=0.0), "request_timeout_s must be > 0"),
+    (dict(source="frozn"), "source must be"),
+])
+def test_a_bad_value_fails_before_any_work_naming_it(change, message):
+    with pytest.raises(ValueError, match=message):
+        replace(SMOKE, **change)
+
+
+def test_the_metrics_keep_the_keys_notebooks_03_04_and_the_frozen_archive_read(tmp_path):
+    COLLECT.write(tmp_path)
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"records", "prompt_tokens", "completion_tokens", "wall_seconds", "tokens_per_second", "device",
+            "teacher_params", "bill_usd", "control", "post_training", "source", "traffic", "parameters",
+            "targets", "headline"} <= set(written)
+    assert written["control"]["records"] == 16 and written["source"] == {"kind": "live"}
+    assert Metrics.read(tmp_path) == COLLECT
+
+
+def test_the_shipped_frozen_collection_satisfies_the_contract():
+    shipped = Metrics.model_validate(frozen.read_json_member(frozen.archive_path("workshop"), "metrics.json"))
+    assert shipped.records > 0 and shipped.control.records > 0 and shipped.post_training.optimizer_steps > 0
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda m: m.update(completion_tokenz=m.pop("completion_tokens")), ("completion_tokens", "completion_tokenz")),
+    (lambda m: m["control"].pop("records"), ("control.records",)),
+    (lambda m: m.update(source={"kind": "thawed"}), ("source",)),
+])
+def test_a_renamed_or_missing_key_fails_naming_the_stage(tmp_path, edit, named):
+    COLLECT.write(tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    edit(metrics)
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ValueError, match="does not match the collect stage's contract") as error:
+        Metrics.read(tmp_path)
+    assert all(name in str(error.value) for name in named)
+    with pytest.raises(FileNotFoundError, match="stage 'collect'"):
+        Metrics.read(tmp_path / "nowhere")
+
+
+def test_the_notebooks_prompts_and_tables():
+    pool, prompts = stage.choose_prompts(SMOKE)
+    assert len(prompts) == SMOKE.num_prompts + SMOKE.skill_prompts
+    assert sum(p.family == stage.SKILL_FAMILY for p in prompts) == SMOKE.skill_prompts
+    table = stage.prompts_table(prompts)
+    assert table.loc["total", "total"] == len(prompts)
+    assert stage.prompts_text(pool, prompts).startswith(f"**{len(prompts)}** of the {len(pool)} prompts")
+    assert list(stage.arms_table(COLLECT).columns) == ["main", "control"]
+    bills = stage.bill_table(COLLECT, [POINT])  # the fake's bills are at tests.cost's price point
+    assert bills.to_dict("records") == [{"price point": "p (2025-01-15)", "tier": "flagship", "main": 0.0084,
+                                         "control": 0.0084}]
+    assert stage.ledger_view(replace(SMOKE, base_url="http://x/v1", model="m"), "/nowhere") is None
