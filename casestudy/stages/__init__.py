@@ -5,7 +5,7 @@
     collect   01_collect   deployments, both arms, the harvest's metrics
     distill/  02_distill   students trained and evaluated, the verdict against the profile's target
     cost      03_cost      the run's cost beside the teacher's and the published cases
-    detect    04_detect    radioactivity, calibration, dose, identity, traffic, evasion, the targets
+    detect/   04_detect    radioactivity, calibration, dose, identity, traffic, evasion, the targets
 
 Notebook cells call these modules, the `plots` module of the package a figure belongs to,
 and `casestudy.targets.table` (tests/test_notebooks.py checks their imports).

@@ -1,0 +1,63 @@
+"""The stage's targets (met or missed), the line above their table, and the summary of every test
+with its statistic, its result on the control and its false positives."""
+
+from __future__ import annotations
+
+import pandas as pd
+from scipy.stats import binomtest
+
+from casestudy.detection.identity_probes import ProbeRate
+from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
+from casestudy.stages.detect.anomaly import Traffic
+from casestudy.stages.detect.metrics import Calibration
+from casestudy.stages.detect.params import Params
+from casestudy.targets import Target
+
+
+def targets(final: pd.DataFrame, dose: pd.DataFrame, calib: Calibration, suspect: str, params: Params) -> list[Target]:
+    """The study's targets: fully watermarked students at p <= target_p, controls and wrong keys quiet."""
+    by_share = dose.set_index("watermarked_share").p_value
+    flagged = round(calib.false_positive_rate * calib.keys)
+    excess = binomtest(flagged, calib.keys, params.alpha, alternative="greater").pvalue
+    return [
+        Target("fully watermarked dose student", f"p = {by_share.get(1.0, float('nan')):.2e}",
+               bool(by_share.get(1.0, 1.0) <= params.target_p)),
+        Target(f"`{suspect}` student (notebook 02)", f"p = {final.loc[suspect, 'p_value']:.2e}",
+               bool(final.loc[suspect, "p_value"] <= params.target_p)),
+        Target("control student not significant", f"p = {final.loc['control', 'p_value']:.2e}",
+               bool(final.loc["control", "p_value"] > params.alpha)),
+        Target("dose student without watermark not significant", f"p = {by_share.get(0.0, float('nan')):.2e}",
+               bool(by_share.get(0.0, 0.0) > params.alpha)),
+        Target("wrong keys uniform and not over-flagged",
+               f"{flagged}/{calib.keys} flagged (binomial p = {excess:.2f}), KS p = {calib.ks_p_value:.2f}",
+               bool(excess > 0.05 and calib.ks_p_value > 0.05)),
+    ]
+
+
+def targets_intro(params: Params) -> str:
+    """The line above the targets table: the profile, the queries, and where the target is set."""
+    return (f"Profile `{params.profile}`, {params.num_queries} queries per suspect"
+            + ("" if params.profile == "workshop" else
+               f" (the p ≤ {params.target_p:.0e} target is set for the workshop profile)".replace("e-0", "e-")) + ":")
+
+
+def summary_table(final: pd.DataFrame, calib: Calibration, rates: dict[str, ProbeRate], identity: pd.DataFrame,
+                  seen: Traffic, suspect: str, params: Params) -> pd.DataFrame:
+    """Every test, its statistic, its result on the control, and its false positives."""
+    ordinary = seen.scores.drop(seen.distillers)
+    return pd.DataFrame([
+        {"test": "watermark radioactivity",
+         "statistic": f"{final.loc[suspect, 'green']}/{final.loc[suspect, 'scored']} green pairs",
+         "suspect": f"p = {final.loc[suspect, 'p_value']:.2e}", "control": f"p = {final.loc['control', 'p_value']:.2e}",
+         "false positives": f"{calib.false_positive_rate:.0%} of {calib.keys} wrong keys at alpha {params.alpha} "
+                            f"(KS p = {calib.ks_p_value:.2f})"},
+        {"test": "identity probes",
+         "statistic": f"{rates[suspect].named}/{rates[suspect].total} answers name {PROVIDER_IDENTITY.name}",
+         "suspect": f"p = {identity.loc[suspect, 'p_vs_control']:.2e} (Fisher, vs control)",
+         "control": f"{rates['control'].rate:.0%} name it", "false positives": "control is the reference"},
+        {"test": "traffic anomaly", "statistic": "IsolationForest over accounts",
+         "suspect": f"AUC = {seen.auc:.2f}; first flagged after {seen.first} requests",
+         "control": f"{len(seen.features) - len(seen.distillers)} simulated ordinary accounts",
+         "false positives": f"{int((ordinary >= seen.scores[seen.distillers].min()).sum())} ordinary accounts score "
+                            "at or above a distiller"},
+    ]).set_index("test")
