@@ -17,7 +17,6 @@ goes to its run folder's `spread.log`). The table of figures per seed and its su
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import subprocess
@@ -29,9 +28,11 @@ from typing import Any
 import pandas as pd
 
 from casestudy.artifacts import read_metrics
-from casestudy.paths import RESULTS_DIR, run_dir, runs_dir
+from casestudy.paths import run_dir, runs_dir
 from casestudy.profiles import get_profile
 from casestudy.report.runner import run_notebooks
+from casestudy.stages.cost import (is_p_value, published_spread, read_spread, seeds_and_devices,  # noqa: F401
+                                   spread_sentence, spread_summary as summary, spread_value)
 
 AFTER_COLLECTION = ["02_distill", "03_cost", "04_detect"]
 
@@ -75,72 +76,21 @@ def spread_table(figures: dict[int, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(figures, orient="index").rename_axis("seed")
 
 
-def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per numeric figure: min, median, max over seeds; p-values also as log10 (their spread is in orders)."""
-    rows = []
-    for column in table.columns:
-        values = pd.to_numeric(table[column], errors="coerce").dropna()
-        if values.empty:
-            continue
-        row = {"figure": column, "seeds": len(values), "min": values.min(), "median": values.median(),
-               "max": values.max()}
-        row["log10 range"] = (f"{math.log10(values.min()):.1f} to {math.log10(values.max()):.1f}"
-                              if is_p_value(column) and (values > 0).all() else "")  # blank, not NaN, elsewhere
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("figure")
-
-
 def spread_file(runs: Path, profile: str) -> Path:
     """Where the spread of `profile` is written (add .csv or .txt): beside the runs."""
     return Path(runs) / f"{profile}-spread"
 
 
-def read_spread(csv: Path) -> pd.DataFrame:
-    return pd.read_csv(csv, index_col="seed")
-
-
-def published_spread(profile: str, results_dir: Path = RESULTS_DIR) -> pd.DataFrame | None:
-    """The spread published with the profile's results (report.publish copies it), if any."""
-    csv = Path(results_dir) / profile / "spread.csv"
-    return read_spread(csv) if csv.is_file() else None
-
-
-def is_p_value(figure: str) -> bool:
-    return " p" in figure
-
-
-def _value(figure: str, value: float) -> str:
-    return f"{value:.1e}" if is_p_value(figure) else f"{value:.0%}"
-
-
-def _seeds_and_devices(table: pd.DataFrame, unknown: str) -> tuple[str, str]:
-    seeds = ", ".join(str(s) for s in table.index)
-    return seeds, (", ".join(sorted(set(table["device"].dropna()))) if "device" in table else unknown)
-
-
 def spread_lines(table: pd.DataFrame) -> list[str]:
     """Markdown: the spread's summary (min, median, max per figure) and where the seeds ran."""
     rows = summary(table)
-    seeds, devices = _seeds_and_devices(table, "not recorded")
+    seeds, devices = seeds_and_devices(table, "not recorded")
     lines = ["#### Run-to-run spread", "",
              f"Seeds {seeds} (`python -m casestudy.report.spread`), run on: {devices}.", "",
              "| figure | seeds | min | median | max |", "|---|---|---|---|---|"]
-    lines += [f"| {figure} | {int(r['seeds'])} | {_value(figure, r['min'])} | {_value(figure, r['median'])} | "
-              f"{_value(figure, r['max'])} |" for figure, r in rows.iterrows()]
+    lines += [f"| {figure} | {int(r['seeds'])} | {spread_value(figure, r['min'])} | {spread_value(figure, r['median'])} | "
+              f"{spread_value(figure, r['max'])} |" for figure, r in rows.iterrows()]
     return lines + [""]
-
-
-def spread_sentence(table: pd.DataFrame) -> str:
-    """One sentence for a notebook: the range of each headline figure over the seeds that measured it."""
-    rows = summary(table)
-    seeds, devices = _seeds_and_devices(table, "an unrecorded device")
-    parts = [f"{figure} {_value(figure, r['min'])} to {_value(figure, r['max'])} ({int(r['seeds'])} seeds)"
-             for figure, r in rows.iterrows() if figure not in ("teacher skill accuracy", "public model skill accuracy")]
-    missing = [c for c in table.columns if c != "device" and c not in rows.index and c != "best student"]
-    text = f"Over seeds {seeds}, run on {devices}: " + "; ".join(parts) + "."
-    if missing:
-        text += " Not measured over seeds: " + ", ".join(missing) + "."
-    return text
 
 
 def prepare_seed(profile: str, seed: int, reuse_collection: bool) -> None:
