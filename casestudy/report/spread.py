@@ -23,11 +23,11 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
-from casestudy.artifacts import read_metrics
 from casestudy.paths import run_dir, runs_dir
 from casestudy.profiles import get_profile
 from casestudy.report.runner import run_notebooks
@@ -46,28 +46,28 @@ def seed_runs_dir(seed: int) -> Path:
 
 
 def headline_figures(run: Path) -> dict[str, Any]:
-    """The figures a claim rests on, read from one run's metrics.json files."""
-    distill = read_metrics(run / "distill")
-    detect = read_metrics(run / "detect") if (run / "detect" / "metrics.json").is_file() else {}
-    students = {s["name"]: s for s in distill["students"]}
-    skill = lambda name: (students.get(name, {}).get("skill") or {})
-    best = distill.get("best_student")
-    radio = {r["model"]: r["p_value"] for r in detect.get("radioactivity", [])}
-    dose = {d["watermarked_share"]: d["p_value"] for d in detect.get("dose", [])}
+    """The figures a claim rests on, read from one run's typed metrics (notebook 04's when it ran)."""
+    from casestudy.stages import detect as detect_stage, distill as distill_stage
+
+    distill = distill_stage.Metrics.read(run / "distill")
+    detect = detect_stage.Metrics.read(run / "detect") if (run / "detect" / "metrics.json").is_file() else None
+    skill = lambda name: getattr((distill.student(name) or SimpleNamespace(skill=None)).skill, "accuracy", None)
+    best = distill.student(distill.best_student)
+    best_skill = best.skill if best else None
     return {
-        "device": students.get(best, {}).get("device") or distill.get("device"),  # the students' names their precision
-        "teacher skill accuracy": (distill.get("teacher_skill") or {}).get("accuracy"),
-        "public model skill accuracy": skill("public").get("accuracy"),
-        "best student": best,
-        "best student skill accuracy": skill(best).get("accuracy"),
-        "sft skill accuracy": skill("sft").get("accuracy"),
-        "topk skill accuracy": skill("topk").get("accuracy"),
-        "copied share": skill(best).get("copied_share"),
-        "control skill accuracy": skill("control").get("accuracy"),
-        "McNemar p vs control": skill(best).get("mcnemar_p"),
-        "watermark p, main suspect": radio.get(detect.get("suspect")),
-        "watermark p, fully watermarked dose": dose.get(1.0),
-        "watermark p, control": radio.get("control"),
+        "device": best.device if best else distill.device,  # the students' names their precision
+        "teacher skill accuracy": distill.teacher_skill.accuracy if distill.teacher_skill else None,
+        "public model skill accuracy": skill("public"),
+        "best student": distill.best_student,
+        "best student skill accuracy": best_skill.accuracy if best_skill else None,
+        "sft skill accuracy": skill("sft"),
+        "topk skill accuracy": skill("topk"),
+        "copied share": best_skill.copied_share if best_skill else None,
+        "control skill accuracy": skill("control"),
+        "McNemar p vs control": best_skill.mcnemar_p if best_skill else None,
+        "watermark p, main suspect": detect.p_value(detect.suspect) if detect else None,
+        "watermark p, fully watermarked dose": detect.dose_p_value(1.0) if detect else None,
+        "watermark p, control": detect.p_value("control") if detect else None,
     }
 
 

@@ -2,20 +2,18 @@
 
 import pytest
 
-from casestudy.artifacts import write_metrics
 from casestudy.report import spread
+from tests.stages.fake_run import fake_collect, fake_detect, fake_distill, skill, student
 
 
 def fake_run(run, best_acc, suspect_p, dose_p):
-    write_metrics(run / "distill", {
-        "best_student": "sft", "teacher_skill": {"accuracy": 0.9},
-        "students": [{"name": "public", "skill": {"accuracy": 0.05}},
-                     {"name": "sft", "skill": {"accuracy": best_acc, "copied_share": (best_acc - 0.05) / 0.85,
-                                               "mcnemar_p": 1e-20}},
-                     {"name": "control", "skill": {"accuracy": 0.06}}]}, {})
-    write_metrics(run / "detect", {
-        "suspect": "sft", "radioactivity": [{"model": "sft", "p_value": suspect_p}, {"model": "control", "p_value": 0.4}],
-        "dose": [{"watermarked_share": 0.0, "p_value": 0.5}, {"watermarked_share": 1.0, "p_value": dose_p}]}, {})
+    best = skill("sft", best_acc, (best_acc - 0.05) / 0.85).model_copy(update={"mcnemar_p": 1e-20})
+    fake_distill(best_student="sft", teacher_skill=skill("teacher", 0.9, None, trained=False), students=[
+        student("public", "untrained", None, 0, 4_000_000, 0.0, 0.2, skill("public", 0.05, None, trained=False)),
+        student("sft", "sft", "main", 10, 1_000_000, 25.0, 0.5, best),
+        student("control", "sft", "control", 10, 1_000_000, 5.0, 0.3, skill("control", 0.06, 0.0)),
+    ]).write(run / "distill")
+    fake_detect("sft", suspect_p, dose_p).write(run / "detect")
 
 
 def test_figures_per_seed_and_their_summary(tmp_path, monkeypatch):
@@ -35,13 +33,18 @@ def test_figures_per_seed_and_their_summary(tmp_path, monkeypatch):
 
 
 def test_the_device_is_the_best_students_which_names_its_precision(tmp_path):
-    write_metrics(tmp_path / "distill", {
-        "best_student": "sft", "device": "cpu (2 threads, float32)",
-        "students": [{"name": "sft", "device": "cpu (2 threads, float32, bf16 training)", "skill": {"accuracy": 0.8}}]}, {})
+    made = fake_distill(best_student="sft")
+    made.students[1] = made.students[1].model_copy(update={"device": "cpu (2 threads, float32, bf16 training)"})
+    made.write(tmp_path / "distill")
     assert spread.headline_figures(tmp_path)["device"] == "cpu (2 threads, float32, bf16 training)"
-    write_metrics(tmp_path / "distill", {"best_student": "sft", "device": "cpu (2 threads, float32)",
-                                         "students": [{"name": "sft", "skill": {"accuracy": 0.8}}]}, {})
-    assert spread.headline_figures(tmp_path)["device"] == "cpu (2 threads, float32)"  # older runs: the stage's
+
+
+def test_a_run_written_by_another_contract_fails_naming_its_stage(tmp_path):
+    fake_distill().write(tmp_path / "distill")
+    path = tmp_path / "distill" / "metrics.json"
+    path.write_text(path.read_text().replace('"best_student"', '"best"'))
+    with pytest.raises(ValueError, match="does not match the distill stage's contract"):
+        spread.headline_figures(tmp_path)
 
 
 def test_summarise_only_writes_the_table(tmp_path, monkeypatch, capsys):
@@ -55,7 +58,7 @@ def test_a_reused_collection_needs_seed_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("CASESTUDY_RUNS", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="run the profile first"):
         spread.prepare_seed("workshop", 1, reuse_collection=True)
-    write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+    fake_collect().write(tmp_path / "workshop" / "collect")
     spread.prepare_seed("workshop", 1, reuse_collection=True)
     assert (tmp_path / "seed1" / "workshop" / "collect" / "metrics.json").is_file()
 
@@ -70,7 +73,7 @@ def test_overrides_reach_every_seed_and_later_seeds_skip_the_collection(tmp_path
 
     monkeypatch.setattr(spread, "run_notebooks", fake_run_notebooks)
     assert spread.run_seed("workshop", 0, True, ["01_collect.source=frozen"])
-    write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+    fake_collect().write(tmp_path / "workshop" / "collect")
     assert spread.run_seed("workshop", 1, True, ["01_collect.source=frozen"])
     assert calls[0] == (["seed=0", "01_collect.source=frozen"], None)
     assert calls[1] == (["seed=1", "01_collect.source=frozen"], spread.AFTER_COLLECTION)
@@ -82,7 +85,7 @@ def test_seeds_at_once_collect_first_then_run_as_children(tmp_path, monkeypatch)
 
     def fake_run_notebooks(profile, report_dir, overrides, only):
         ran.append(only)
-        write_metrics(tmp_path / "workshop" / "collect", {"records": 1}, {})
+        fake_collect().write(tmp_path / "workshop" / "collect")
         return type("Result", (), {"failed": None})()
 
     def fake_subprocess_run(command, env, stdout, stderr):

@@ -91,3 +91,18 @@ def write_fake_run(run: Path, timings: bool = True) -> Path:
     if timings:
         (run / "timings.json").write_text(json.dumps(FAKE_TIMINGS))
     return run
+
+
+def fake_detect(suspect: str = "sft", suspect_p: float = 1e-3, dose_p: float = 1e-12,
+                control_p: float = 0.4) -> "detect.Metrics":
+    """A detect stage's metrics.json: the suspect's and the control's watermark tests, two dose students."""
+    from casestudy.stages import detect
+
+    row = lambda model, p: detect.RadioactivityRow(model=model, scored=900, green=240, green_share=0.27, p_value=p)
+    dose = lambda share, p: detect.DoseRow(watermarked_share=share, scored=800, green=220, p_value=p)
+    return detect.Metrics(
+        num_queries=16, suspect=suspect, radioactivity=[row(suspect, suspect_p), row("control", control_p)],
+        calibration=detect.Calibration(keys=100, ks_statistic=0.05, ks_p_value=0.9, false_positive_rate=0.01,
+                                       alpha=0.01),
+        dose=[dose(0.0, 0.5), dose(1.0, dose_p)], identity=[], traffic_auc=1.0, first_flagged_after=None,
+        evasion=[], parameters={})
