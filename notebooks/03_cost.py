@@ -16,7 +16,7 @@
 
 # %% tags=["parameters"]
 profile = "smoke"
-price_file = ""                      # empty: data/prices.toml
+price_file = ""                      # empty: data/prices.toml (a relative path: from the project root)
 headline_price = "gpt-4o"            # API price point for the students' bill and the scaling figure
 gpu_hour_usd = 2.5                   # per GPU-hour (H100 on demand, illustrative)
 gpu_watts = 700.0                    # per GPU while busy (H100 SXM TDP)

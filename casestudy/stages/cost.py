@@ -27,7 +27,7 @@ from casestudy.cost.prices import (HardwarePrice, PricePoint, api_bill, find_pri
 from casestudy.cost.published import (V3_LEFT_OUT, R1DataAssumptions, alpaca_table, as_text, deepseek_v3_checks,
                                       deepseek_v3_matches_report, deepseek_v3_table, r1_distillation_bill)
 from casestudy.cost.scaling import log_range, measured_points, scaling_grid, tokens_per_sample
-from casestudy.paths import RESULTS_DIR, run_dir, stage_dir
+from casestudy.paths import REPO_ROOT, RESULTS_DIR, run_dir, stage_dir
 from casestudy.stages.collect import Metrics as CollectMetrics
 from casestudy.stages.contract import Record, StageMetrics, StageParams, check_choice, check_range
 from casestudy.stages.distill import Metrics as DistillMetrics
@@ -97,11 +97,19 @@ class Params(StageParams):
         return R1DataAssumptions(self.r1_prompt_tokens, self.r1_reasoning_completion_tokens,
                                  self.r1_other_completion_tokens)
 
+    def price_path(self) -> Path | None:
+        """`price_file` (None: data/prices.toml); a relative path is read from the project's root, wherever
+        the notebook's kernel or the runner that checks these parameters runs."""
+        if not self.price_file:
+            return None
+        path = Path(self.price_file).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
+
     def price_points(self) -> list[PricePoint]:
-        return load_price_table(self.price_file or None)
+        return load_price_table(self.price_path())
 
     def hardware_prices(self) -> list[HardwarePrice]:
-        return load_hardware_table(self.price_file or None)
+        return load_hardware_table(self.price_path())
 
     def price_point(self, price_points: list[PricePoint]) -> PricePoint:
         """The headline price point; a KeyError listing the known ones when it is not in the table."""

@@ -40,6 +40,12 @@ def test_a_misspelt_parameter_names_the_valid_ones():
         Params.from_namespace({"profile": "smoke"})
 
 
+def test_a_relative_price_file_is_read_from_the_projects_root(tmp_path):
+    assert replace(PARAMS, price_file="data/prices.toml").price_points() == PRICES
+    with pytest.raises(FileNotFoundError, match="nowhere.toml"):
+        replace(PARAMS, price_file="nowhere.toml")
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(gpu_utilisation=1.5), r"gpu_utilisation must be in \[0.0, 1.0\], not 1.5"),
     (dict(gpu_hour_usd=-1.0), "gpu_hour_usd must be in .*not -1.0"),
