@@ -1,0 +1,65 @@
+"""The stage's prose: money and percentages for sentences, the teacher's cost, the headline and
+its caveats."""
+
+from __future__ import annotations
+
+from casestudy.cost.headline import best_student
+from casestudy.stages.cost.inputs import RunInputs
+from casestudy.stages.cost.params import Params
+from casestudy.stages.cost.tables import RunCost
+
+
+def usd_text(value: float) -> str:
+    """Money for prose: "$5.576M", "$2,270", "$0.0012"."""
+    if value >= 1e6:
+        return f"${value / 1e6:,.3f}M"
+    if value >= 100:
+        return f"${value:,.0f}"
+    if value >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.2g}"
+
+
+def percent_text(fraction: float) -> str:
+    """A fraction for prose with enough digits for tiny values: "87%", "3.1%", "6.8e-08%"."""
+    percent = 100 * fraction
+    return f"{percent:.0f}%" if percent >= 10 else f"{percent:.2g}%"
+
+
+def teacher_text(cost: RunCost, params: Params) -> str:
+    t = cost.teacher
+    return (f"Pre-training the teacher: {t['flops']:.3g} FLOPs, {t['gpu_hours']:,.0f} GPU-hours at "
+            f"{params.gpu_peak_tflops:g} TFLOP/s and MFU {params.gpu_utilisation:g}, {usd_text(t['usd'])} at "
+            f"${params.gpu_hour_usd:g}/GPU-hour, {t['kwh']:,.0f} kWh at {params.gpu_watts:g} W per GPU "
+            f"(sequence length {params.teacher_context} assumed for the attention term).")
+
+
+def headline_text(cost: RunCost) -> str:
+    """The story's headline in words: the share of the provider's skill the best student copied, for what."""
+    best = best_student(cost.students)
+    if best is None:
+        return "No student was trained on the provider's answers in this run: nothing to compare."
+    provider = cost.provider
+    return (f"**{best['student']}** copied **{percent_text(best['copied_share'])}** of the skill the provider added "
+            f"(held-out accuracy {best['skill_accuracy']:.0%}) for **{usd_text(best['distiller_usd'])}**: "
+            f"{usd_text(best['api_usd'])} of API calls at {cost.price_point.label} prices and "
+            f"{usd_text(best['training_usd'])} of training at the stated GPU price and MFU "
+            f"({usd_text(best['measured_training_usd'])} for the device time it really took). The provider's "
+            f"post-training took {provider['post_training_device_hours']:.3g} device-hours "
+            f"({usd_text(provider['post_training_usd'])}) on {provider['post_training_device']}, on top of a base "
+            f"model whose pre-training is estimated at {usd_text(provider['pretraining_usd'])}.")
+
+
+def caveats(cost: RunCost, inputs: RunInputs) -> str:
+    """The caveats of the headline, as Markdown."""
+    n_eval = inputs.distill.teacher_skill.n if inputs.distill.teacher_skill else None
+    return "\n".join([
+        "- The distiller's cost leaves out the base model's, as R1's distilled models' costs leave out Qwen's and "
+        "Llama's: the public model was free to both sides, and what was copied is what the provider added on top.",
+        "- Accuracy is measured on " + (f"{n_eval} " if n_eval else "a few ") + "held-out skill prompts; the exact "
+        "intervals of notebook 02 say how coarse that is, and the copied share inherits that uncertainty.",
+        f"- Training money is estimated at MFU {cost.hardware.gpu_utilisation:g} on a GPU; small models rarely reach "
+        "it, so `measured_training_usd` (our device time at its price) is the other end of the range.",
+        f"- The API bill prices our small teacher's tokens as if they came from {cost.price_point.label}: it is what "
+        "the same collection would cost against that API, not what serving our teacher costs.",
+    ])
