@@ -2,7 +2,7 @@
 
     contract  StageParams and StageMetrics: the typed front door every stage module follows
     story     00_story     the machine it runs on, what each profile runs
-    collect   01_collect   deployments, both arms, the harvest's metrics
+    collect/  01_collect   deployments, both arms, the harvest's metrics
     distill/  02_distill   students trained and evaluated, the verdict against the profile's target
     cost/     03_cost      the run's cost beside the teacher's and the published cases
     detect/   04_detect    radioactivity, calibration, dose, identity, traffic, evasion, the targets
