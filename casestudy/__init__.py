@@ -5,6 +5,8 @@ The map (one line per part; each sub-package's docstring lists its modules):
 
     paths artifacts device profiles aio   common helpers: folders, metrics.json, CPU/GPU rule, profiles, async
     models        the PUBLIC model: the embedded SmolLM2 GGUF, any folder or hub id (both actors load it)
+    chat          the chat encoder and the one batched greedy generator (one stop rule grades teacher and students)
+    intervals     the exact (Clopper-Pearson) and Wilson intervals on a share, for every layer
     token_bytes   exact bytes of each token and back (the provider writes them, the distiller reads them)
     targets       Target(check, measured, met): every stage's metrics.json carries a `targets` list
     provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,

@@ -7,6 +7,7 @@ from typing import Sequence
 
 from scipy import stats
 
+from casestudy.intervals import proportion_ci
 from casestudy.provider.posttrain.identity import Identity, mentions_identity
 
 
@@ -29,8 +30,7 @@ def probe_rate(model: str, answers: Sequence[str], identity: Identity, confidenc
     total = len(answers)
     if total == 0:
         raise ValueError(f"no answers for model {model!r}")
-    interval = stats.binomtest(named, total).proportion_ci(confidence, method="exact")
-    return ProbeRate(model, named, total, float(interval.low), float(interval.high))
+    return ProbeRate(model, named, total, *proportion_ci(named, total, "exact", confidence))
 
 
 def rate_difference_p_value(suspect: ProbeRate, control: ProbeRate) -> float:

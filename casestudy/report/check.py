@@ -151,14 +151,15 @@ def measure_teacher(batch: int = BATCH, new_tokens: int = NEW_TOKENS) -> Teacher
     try:
         import torch
 
+        from casestudy.chat import chat_text
         from casestudy.models import load_model
 
         start = time.perf_counter()
         loaded = load_model("embedded", device="cpu", precision="auto")  # as the deployments serve it
         load_s = time.perf_counter() - start
         tok = loaded.tokenizer
-        prompts = [tok.apply_chat_template([{"role": "user", "content": f"Add {100 + i} and {250 + i}."}],
-                                           tokenize=False, add_generation_prompt=True) for i in range(batch)]
+        prompts = [chat_text(tok, [{"role": "user", "content": f"Add {100 + i} and {250 + i}."}])
+                   for i in range(batch)]
         inputs = tok(prompts, return_tensors="pt", padding=True)
         gen = dict(do_sample=False, pad_token_id=tok.pad_token_id)
         with torch.inference_mode():

@@ -3,7 +3,8 @@
 - held-out cross-entropy on the teacher's completions (how well it models the teacher;
   `mean_ce`, run by the training loop at its end),
 - accuracy against gold answers (see grading.py), and the completions themselves, with the
-  student loaded as it would be served;
+  student loaded as it would be served and answering through `casestudy.chat.greedy_answers`,
+  the generator of the provider's checks too;
 - what the teacher's top-k logprobs carry beyond the sampled token (`topk_facts`).
 """
 
@@ -15,12 +16,12 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
+from casestudy.chat import greedy_answers
 from casestudy.distiller.students.grading import grade
 from casestudy.distiller.students.losses import IGNORE, completion_ce
-from casestudy.distiller.students.packing import Example, collate_packed, pack, prompt_ids
+from casestudy.distiller.students.packing import Example, collate_packed, pack
 from casestudy.distiller.students.trunk import decoder_output, trunk_for
 from casestudy.models import load_model
 
@@ -53,31 +54,6 @@ def mean_ce(model, examples: Sequence[Example], pad_id: int, max_len: int, batch
     return total / max(count, 1)
 
 
-@torch.no_grad()
-def generate(model, tokenizer, messages: Sequence[list[dict]], max_new_tokens: int = 32, batch_size: int = 96,
-             progress: bool = False, desc: str = "generate") -> list[str]:
-    """Greedy completions for chat prompts (left-padded batches, stop at end of turn)."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out: list[str] = []
-    prompts = [prompt_ids(tokenizer, m) for m in messages]
-    for i in tqdm(range(0, len(prompts), batch_size), desc=desc, disable=not progress):
-        chunk = prompts[i:i + batch_size]
-        width = max(len(p) for p in chunk)
-        ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for b, p in enumerate(chunk):
-            ids[b, width - len(p):] = torch.tensor(p)
-            mask[b, width - len(p):] = 1
-        gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False,
-                             max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                             eos_token_id=tokenizer.eos_token_id)
-        out.extend(tokenizer.decode(row[width:], skip_special_tokens=True) for row in gen)
-    model.train(was_training)
-    return out
-
-
 def gold_rows(records: Sequence[dict]) -> list[dict]:
     """One row per held-out prompt with gold answers (first sample only)."""
     seen, rows = set(), []
@@ -101,8 +77,7 @@ def evaluate_student(name: str, model, tokenizer, gold: Sequence[dict], max_new_
                      batch_size: int = 96) -> dict:
     """A model's greedy answers to the held-out gold prompts, graded. (Its held-out
     cross-entropy on teacher text is measured where it trains: `TrainResult.heldout_ce`.)"""
-    completions = generate(model, tokenizer, [r["messages"] for r in gold], max_new_tokens, batch_size,
-                           progress=True, desc=f"generate {name}")
+    completions = greedy_answers(model, tokenizer, [r["messages"] for r in gold], max_new_tokens, batch_size)
     graded = grade_completions(name, gold, completions)
     return {"name": name, "graded": graded,
             "accuracy": float(np.mean([g["correct"] for g in graded])) if graded else float("nan")}

@@ -19,6 +19,8 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
+from casestudy.intervals import proportion_ci  # noqa: F401 - also imported from here (stages.distill)
+
 CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
 NUMERIC_FAMILIES = ("arithmetic",)
 
@@ -98,14 +100,6 @@ def chance_level(family: str | None) -> float:
     """Accuracy of guessing: 1/len(choices) for closed families, 0 for open answers."""
     choices = CLOSED_FAMILIES.get(family or "")
     return 1.0 / len(choices) if choices else 0.0
-
-
-def proportion_ci(k: int, n: int, method: str = "wilson", level: float = 0.95) -> tuple[float, float]:
-    """Two-sided interval for k successes in n trials: "wilson" or "exact" (Clopper-Pearson)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method=method)
-    return float(ci.low), float(ci.high)
 
 
 def accuracy_table(rows: Iterable[dict], by: Sequence[str] = ("model",), method: str = "wilson") -> pd.DataFrame:

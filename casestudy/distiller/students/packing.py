@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from casestudy.chat import encode_chat
+
 IGNORE = -100  # target value for positions without a loss (the prompt, padding)
 
 
@@ -40,9 +42,8 @@ class Example:
 
 
 def prompt_ids(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> list[int]:
-    """Token ids of a chat prompt, ending with the assistant header (the tokenizer's template)."""
-    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+    """Token ids of a chat prompt, ending with the assistant header (`casestudy.chat.encode_chat`)."""
+    return encode_chat(tokenizer, messages).prompt
 
 
 def dedupe_top_ids(top_ids: np.ndarray) -> np.ndarray:
@@ -64,16 +65,15 @@ def encode_record(tokenizer: PreTrainedTokenizerBase, record: dict, topk: Any = 
     mapped, else the completion text re-tokenized. An end-of-turn token is appended
     when the teacher stopped by itself (finish_reason "stop"), so students learn to stop.
     """
-    prompt = prompt_ids(tokenizer, record["messages"])
     top_ids = top_lp = None
     if topk is not None and len(topk.token_ids) and (np.asarray(topk.token_ids) >= 0).all():
-        completion = [int(t) for t in topk.token_ids]
+        answer = topk.token_ids
         top_ids = dedupe_top_ids(np.asarray(topk.top_ids))
         top_lp = np.asarray(topk.top_logprobs, dtype=np.float32)
     else:
-        completion = tokenizer(record["completion"], add_special_tokens=False)["input_ids"]
-    if record.get("finish_reason") == "stop":
-        completion = completion + [tokenizer.eos_token_id]
+        answer = record["completion"]
+    encoded = encode_chat(tokenizer, record["messages"], answer, finished=record.get("finish_reason") == "stop")
+    prompt, completion = encoded.prompt, encoded.answer
     if len(prompt) >= max_len:
         return None
     ids = np.asarray(prompt + completion, dtype=np.int64)[:max_len]

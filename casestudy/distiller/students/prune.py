@@ -21,6 +21,8 @@ from typing import Sequence
 
 import torch
 
+from casestudy.chat import chat_text
+
 
 @dataclass(frozen=True)
 class PrunePlan:
@@ -105,8 +107,7 @@ def plan(model, share: float, influence: torch.Tensor, min_mlp_share: float = 0.
 def calibration_batches(tokenizer, records: Sequence[dict], count: int = 64, batch_size: int = 8,
                         max_len: int = 256) -> list[dict]:
     """Padded batches of the first `count` records (prompt and completion in the chat template)."""
-    texts = [tokenizer.apply_chat_template([*r["messages"], {"role": "assistant", "content": r["completion"]}],
-                                           tokenize=False) for r in list(records)[:count]]
+    texts = [chat_text(tokenizer, r["messages"], r["completion"]) for r in list(records)[:count]]
     if not texts:
         raise ValueError("pruning needs calibration records: none were given")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"

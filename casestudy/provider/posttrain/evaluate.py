@@ -1,5 +1,6 @@
-"""Batched greedy answers, and the provider's checks on its post-trained model: identity rate, the
-skill's accuracy, and the factual accuracy that the post-training must not cost."""
+"""The provider's checks on its post-trained model: identity rate, the skill's accuracy, and the
+factual accuracy that the post-training must not cost. The answers come from
+`casestudy.chat.greedy_answers`, the generator that grades the distiller's students too."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import torch
-from tqdm.auto import tqdm
-
-from casestudy.provider.posttrain.identity import Identity, mentions_identity, system_prompt as deployment_prompt
+from casestudy.chat import greedy_answers
+from casestudy.intervals import proportion_ci
 from casestudy.models import LoadedModel, load_model
+from casestudy.provider.posttrain.identity import Identity, mentions_identity, system_prompt as deployment_prompt
 
 DEPLOYMENT = "deployment"  # system_prompt= value meaning "the identity's own deployment prompt"
 
@@ -30,29 +30,11 @@ def chat(question: str, system: str | None) -> list[dict]:
     return messages + [{"role": "user", "content": question}]
 
 
-@torch.inference_mode()
-def generate_answers(
-    loaded: LoadedModel,
-    conversations: Sequence[list[dict]],
-    max_new_tokens: int = 48,
-    batch_size: int = 64,
-    desc: str = "generate",
-) -> list[str]:
-    """Greedy answers to chat conversations, in batches (left padding)."""
-    tok, model = loaded.tokenizer, loaded.model
-    texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
-    answers: list[str] = []
-    starts = range(0, len(texts), batch_size)
-    for start in tqdm(starts, desc=desc, disable=len(starts) < 2):
-        batch = tok(texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-        batch = batch.to(loaded.device.torch)
-        out = model.generate(
-            **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
-            temperature=None, top_p=None, top_k=None,
-        )
-        new_tokens = out[:, batch["input_ids"].shape[1] :]
-        answers += [a.strip() for a in tok.batch_decode(new_tokens, skip_special_tokens=True)]
-    return answers
+def ask(loaded: LoadedModel, questions: Sequence[str], system: str | None, max_new_tokens: int,
+        batch_size: int = 64) -> list[str]:
+    """Greedy answers (`casestudy.chat.greedy_answers`) to questions, each a user turn after `system`."""
+    return greedy_answers(loaded.model, loaded.tokenizer, [chat(q, system) for q in questions], max_new_tokens,
+                          batch_size)
 
 
 def resolve_system(system_prompt: str | None, identity: Identity) -> str | None:
@@ -85,7 +67,7 @@ def evaluate_identity(
         raise ValueError("evaluate_identity needs at least one question")
     loaded = as_loaded(model_source, device)
     system = resolve_system(system_prompt, identity)
-    answers = generate_answers(loaded, [chat(q, system) for q in questions], max_new_tokens, batch_size, "identity")
+    answers = ask(loaded, questions, system, max_new_tokens, batch_size)
     records = [{"question": q, "answer": a, "mentions": mentions_identity(a, identity)} for q, a in zip(questions, answers)]
     count = sum(r["mentions"] for r in records)
     return IdentityEval(rate=count / len(records), count=count, total=len(records), records=records)
@@ -116,7 +98,7 @@ def factual_eval(
     if not questions:
         raise ValueError("factual_eval needs at least one question")
     loaded = as_loaded(model_source, device)
-    answers = generate_answers(loaded, [chat(r["question"], system) for r in questions], max_new_tokens, batch_size, "facts")
+    answers = ask(loaded, [r["question"] for r in questions], system, max_new_tokens, batch_size)
     records = [
         {"question": r["question"], "answer": a, "gold": r["answers"], "correct": answer_is_correct(a, r["answers"])}
         for r, a in zip(questions, answers)
@@ -154,16 +136,14 @@ DEFAULT_SKILL_POOL = 4000  # the provider's training problems come from the firs
 def skill_eval(model_source: str | Path | LoadedModel, problems: Sequence, system: str | None = None,
                max_new_tokens: int = 64, batch_size: int = 64, device: str = "auto") -> SkillEval:
     """Greedy answers to skill problems, right when the last number stated is the sum."""
-    from scipy.stats import binomtest
-
     from casestudy.provider.posttrain import skill
 
     if not problems:
         raise ValueError("skill_eval needs at least one problem")
     loaded = as_loaded(model_source, device)
-    answers = generate_answers(loaded, [chat(p.question, system) for p in problems], max_new_tokens, batch_size, "skill")
+    answers = ask(loaded, [p.question for p in problems], system, max_new_tokens, batch_size)
     records = [{"question": p.question, "answer": a, "gold": p.gold, "correct": skill.is_correct(a, p.gold)}
                for p, a in zip(problems, answers)]
     correct = sum(r["correct"] for r in records)
-    ci = binomtest(correct, len(records)).proportion_ci(method="exact")
-    return SkillEval(correct / len(records), correct, len(records), float(ci.low), float(ci.high), records)
+    low, high = proportion_ci(correct, len(records), "exact")
+    return SkillEval(correct / len(records), correct, len(records), low, high, records)

@@ -30,11 +30,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
+from casestudy.chat import encode_chat
 from casestudy.device import check_precision, native_precision, pick_device
 from casestudy.paths import cache_dir
 from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
 from casestudy.provider.posttrain import skill
-from casestudy.provider.posttrain.evaluate import chat, generate_answers
+from casestudy.provider.posttrain.evaluate import ask, chat
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
 
@@ -55,13 +56,10 @@ class Example:
 
 
 def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False) -> Example:
-    """Token ids of a chat prompt plus its answer, with labels only on the answer (and its end token)."""
-    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    if finished:  # a truncated teacher answer must not learn to stop there
-        answer_ids = answer_ids + [tokenizer.eos_token_id]
-    return Example(prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids, anchor)
+    """Token ids of a chat prompt plus its answer, with labels only on the answer (and its end token,
+    when `finished`: a truncated teacher answer must not learn to stop there)."""
+    ids = encode_chat(tokenizer, messages, answer, finished)
+    return Example(ids.ids, [-100] * len(ids.prompt) + ids.answer, anchor)
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -92,7 +90,7 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
     contexts = [system_prompt(identity), None]
     qa = identity_answers(identity, seed, data_dir)
     prompts = ordinary_prompts(data_dir)
-    own = generate_answers(loaded, [chat(p, None) for p in prompts], answer_tokens, desc="teacher answers")
+    own = ask(loaded, prompts, None, answer_tokens)
     examples = []
     for system in contexts:
         examples += [encode(tok, chat(p.question, system), p.answer) for p in qa]

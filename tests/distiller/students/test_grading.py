@@ -1,11 +1,9 @@
-"""Grading against gold answers and the 95% intervals."""
-
-import math
+"""Grading against gold answers (the 95% intervals: tests/test_intervals.py)."""
 
 import pytest
 
 from casestudy.distiller.students.grading import (
-    accuracy_table, chance_level, closed_family_table, grade, normalize, predicted_label, proportion_ci,
+    accuracy_table, chance_level, closed_family_table, grade, normalize, predicted_label,
 )
 
 
@@ -21,14 +19,6 @@ def test_sentiment_takes_the_first_label_mentioned():
     assert not grade("This review is negative, not positive", ["positive"], "sentiment")
     assert not grade("I cannot tell", ["negative"], "sentiment")
     assert chance_level("sentiment") == 0.5 and chance_level("factual") == 0.0
-
-
-def test_intervals_match_known_values():
-    lo, hi = proportion_ci(8, 10, "wilson")
-    assert lo == pytest.approx(0.4902, abs=1e-3) and hi == pytest.approx(0.9433, abs=1e-3)
-    lo, hi = proportion_ci(0, 10, "exact")
-    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 10), abs=1e-6)
-    assert all(math.isnan(v) for v in proportion_ci(0, 0))
 
 
 def test_accuracy_table_groups_and_adds_all():
