@@ -89,10 +89,13 @@ data.table()
 # (a GPU, recent x86 CPUs; fp32 elsewhere), with fused AdamW on a GPU. The frozen lower layers
 # run once per packed row and their output is kept for the next pass and the next student
 # (`casestudy/distiller/students/trunk.py`). A student whose data and recipe are unchanged
-# since the last run is reused from disk.
+# since the last run is reused from disk. A `topk` student needs the teacher's top-k logprobs:
+# when the harvest holds none (an endpoint that ignores `logprobs`, as `transformers serve`
+# does), it is left out, and a sentence above the training table says so.
 
 # %%
-plans = stage.plans(params)
+plans = stage.plans(params, data)  # the students the parameters ask for that the harvest can train
+display(Markdown(stage.skipped_students(data, params)))  # empty when none is left out
 results = stage.train_all(plans, data, where, params)
 stage.train_table(results, plans)
 

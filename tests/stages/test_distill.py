@@ -188,3 +188,45 @@ def test_harvest_table_counts_records_and_tokens_per_family_arm_and_split():
     assert table.loc["arithmetic", ("records", "main", "train")] == 1
     assert table.loc["total", ("completion tokens", "main", "train")] == 45
     assert table.loc["factual", ("records", "control", "eval")] == 0  # a family an arm never got stays at 0
+
+
+def harvest(main_topk: bool, control_topk: bool = True) -> distill.Harvest:
+    """Six records an arm; each record's top-k logprobs when its arm has them."""
+    from casestudy.distiller.collect.dataset import TopK
+
+    record = lambda arm, i: {"id": f"{arm}{i}:0", "family": "chat", "split": "train", "completion_tokens": 2,
+                             "gold": None, "messages": [], "completion": "hi"}
+    topk = lambda arm: {f"{arm}{i}:0": TopK([1, 2], [-0.1, -0.2], [[1, 3], [2, 4]], [[-0.1, -2.0], [-0.2, -3.0]])
+                        for i in range(6)}
+    return distill.Harvest([record("m", i) for i in range(6)], [record("c", i) for i in range(6)],
+                           topk("m") if main_topk else {}, topk("c") if control_topk else {})
+
+
+def test_without_topk_logprobs_the_topk_students_are_left_out_in_one_sentence():
+    asked = params(size_curve=[0.5], curve_kind="topk", curve_controls=False, scratch_size="5m")
+    plans = distill.plans(asked, harvest(main_topk=False))
+    assert list(plans) == ["public", "sft", "control", "scratch-5m"]  # no `topk`, no curve, no orphan start
+    assert all(plan.kind != "topk" for plan in plans.values())
+    sentence = distill.skipped_students(harvest(main_topk=False), asked)
+    assert sentence.startswith("The harvest holds no top-k logprobs (arm `main`: 0 of 6 records carry them")
+    assert "`topk`, `public@0.5`, `topk@0.5` are left out" in sentence
+    with pytest.raises(ValueError, match="student 'topk' distils top-k logprobs, but arm 'main' holds none"):
+        distill.train_all(distill.plans(asked), harvest(main_topk=False), None, asked)
+
+
+def test_with_topk_logprobs_the_plan_is_unchanged_and_nothing_is_said():
+    asked = params(size_curve=[0.5], curve_kind="topk", curve_controls=True, scratch_size="5m")
+    assert distill.plans(asked, harvest(main_topk=True)) == distill.plans(asked)
+    assert distill.skipped_students(harvest(main_topk=True), asked) == ""
+    kept = distill.plans(params(size_curve=[0.5], curve_kind="topk", curve_controls=True), harvest(main_topk=False))
+    assert list(kept) == ["public", "sft", "control", "public@0.5", "control@0.5"]  # its control still needs the start
+
+
+def test_a_topk_control_without_control_logprobs_is_left_out_and_a_harvest_of_topk_only_has_no_verdict():
+    asked = params(kinds=["topk"], control_kind="topk")
+    data = harvest(main_topk=False, control_topk=False)
+    assert list(distill.plans(asked, data)) == ["public"]
+    assert "arm `main`: 0 of 6 records carry them; arm `control`: 0 of 6" in distill.skipped_students(data, asked)
+    plans = distill.plans(asked, data)
+    judged = distill.verdict(distill.skill_table(graded({"teacher": 30, "public": 5}), plans, {}), plans, asked)
+    assert judged.best is None and "No distilled student of the whole public model was trained" in judged.texts[0]

@@ -1,10 +1,12 @@
 """Collecting a teacher's outputs through an OpenAI-compatible API (notebook 01).
 
     prompts     the prompt file, and a stratified subset for a run
-    collector   the async collector: AsyncOpenAI, bounded concurrency, retries, resumable
+    collector   the async collector: AsyncOpenAI, bounded concurrency, retries, resumable; warns when
+                an endpoint returns fewer logprobs than asked, and the manifest records what came back
     retry       back-off with jitter, honouring Retry-After
     tokens      token bytes returned by the API -> teacher token ids
-    dataset     the arm folder on disk: records.jsonl, topk.bin, manifest.json; read_records, read_topk
+    dataset     the arm folder on disk: records.jsonl, topk.bin, manifest.json; read_records, read_topk,
+                has_topk / topk_count (does the arm hold top-k logprobs at all?)
     expand      Self-Instruct-style prompt expansion by the teacher
     cli         `python -m casestudy.distiller.collect`: collect one arm from any endpoint
     plots       notebook 01's tables and figures of the harvest

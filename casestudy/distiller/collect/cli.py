@@ -3,7 +3,8 @@
     python -m casestudy.distiller.collect --base-url http://127.0.0.1:8000/v1 \
         --model kestrel-1 --api-key-env CASESTUDY_API_KEY --arm-dir runs/mine/collect/main
 
-Rerun the same command after an interruption: only missing records are requested.
+Rerun the same command after an interruption: only missing records are requested. The last
+line says how many records carry the top-k logprobs asked (an endpoint may ignore `logprobs`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from casestudy.distiller.collect.collector import CollectSettings, collect
+from casestudy.distiller.collect.collector import CollectSettings, collect, read_manifest
 from casestudy.distiller.collect.prompts import load_prompts, select_prompts
 
 
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary = collect(prompts, args.arm_dir, settings, tokenizer=tokenizer, progress=not args.no_progress)
     print(f"{summary.already_done + summary.collected}/{summary.expected} records in {args.arm_dir}; failed: {len(summary.failed)}")
+    if settings.top_logprobs:
+        logprobs = read_manifest(args.arm_dir)["logprobs"]
+        print(f"logprobs: {logprobs['records_with_logprobs']}/{logprobs['records']} records carry top-k logprobs "
+              f"(asked {logprobs['asked']}, at most {logprobs['top_returned']} came back a position)")
     return 0 if summary.complete else 1
 
 

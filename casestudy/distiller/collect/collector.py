@@ -5,6 +5,12 @@ vLLM, llama.cpp's server, a hosted API), with a bounded number of requests in fl
 retries with back-off (see `retry`), and `logprobs` with `top_logprobs=k`.
 Each finished record is appended at once to the arm folder (see `dataset`), so a run
 killed at any moment and restarted with the same settings collects only what is missing.
+
+Not every endpoint honours `logprobs`: `transformers serve` accepts the field and ignores it
+(its answers carry no `logprobs` at all). The collector counts the records whose answer
+carried them, warns once per run (`LogprobsWarning`, naming the endpoint and the count) when
+fewer came back than were asked, and records what came back in the manifest (`logprobs`, per
+run and for the arm), so the manifest never claims top-k data the arm does not hold.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import os
 import random
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -35,6 +42,7 @@ from casestudy.distiller.collect.dataset import (
     content_hash,
     read_records,
     record_id,
+    topk_entries,
 )
 from casestudy.distiller.collect.prompts import Prompt
 
@@ -108,6 +116,16 @@ class CollectSummary:
     wall_seconds: float
     retries: dict[str, int]
     dropped_parts: int            # torn or orphaned tail parts cut off at the start
+    top_logprobs: int = 0         # asked per token (0: none asked)
+    with_logprobs: int = 0        # of this call's records, those whose answer carried top-k logprobs
+    top_returned: int = 0         # the most alternatives any position of this call's answers gave
+
+    @property
+    def logprobs_missing(self) -> bool:
+        """True when logprobs were asked and some of this call's records came back without them
+        (or with fewer alternatives than asked)."""
+        return bool(self.top_logprobs and self.collected
+                    and (self.with_logprobs < self.collected or self.top_returned < self.top_logprobs))
 
     @property
     def complete(self) -> bool:
@@ -130,6 +148,36 @@ class CollectError(RuntimeError):
     """An error that retrying cannot fix (bad key, unknown model, bad request)."""
 
 
+class LogprobsWarning(UserWarning):
+    """An endpoint returned fewer logprobs than were asked (none, for one that ignores the field)."""
+
+
+def logprobs_entry(asked: int, records: int, with_logprobs: int, top_returned: int) -> dict[str, int]:
+    """What came back of the logprobs asked, for the manifest: `records_with_logprobs` of `records`
+    carried top-k logprobs, with at most `top_returned` alternatives a position (of `asked`)."""
+    return {"asked": asked, "records": records, "records_with_logprobs": with_logprobs, "top_returned": top_returned}
+
+
+def arm_logprobs(arm_dir: Path, asked: int, records: int) -> dict[str, int]:
+    """The arm's logprobs summary, counted from its index (so a resumed or repaired arm counts right)."""
+    entries = topk_entries(arm_dir)
+    return logprobs_entry(asked, records, len(entries), max((e.get("returned", e["k"]) for e in entries), default=0))
+
+
+def logprobs_warning(settings: CollectSettings, records: int, with_logprobs: int, top_returned: int) -> str:
+    """The sentence of `LogprobsWarning` for one run."""
+    where = f"{settings.base_url}" + (f" ({settings.endpoint})" if settings.endpoint != "custom" else "")
+    if with_logprobs == 0:
+        return (f"{where} returned no logprobs: 0 of {records} records carry the top_logprobs={settings.top_logprobs} "
+                "asked (the endpoint ignored the field). The arm holds text only: no top-k student can train on it.")
+    parts = []
+    if with_logprobs < records:
+        parts.append(f"only {with_logprobs} of {records} records carry logprobs")
+    if top_returned < settings.top_logprobs:
+        parts.append(f"at most {top_returned} alternatives a position came back")
+    return f"{where} returned fewer logprobs than asked (top_logprobs={settings.top_logprobs}): " + "; ".join(parts) + "."
+
+
 def request_seed(seed: int, rid: str) -> int:
     """A per-record sampling seed, stable across reruns."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{rid}".encode()).digest()[:4], "little") & 0x7FFFFFFF
@@ -140,8 +188,9 @@ def jobs_for(prompts: Iterable[Prompt], samples_per_prompt: int) -> list[tuple[P
 
 
 def to_topk(content: list[Any] | None, token_map: TokenMap | None, k: int) -> TopK | None:
-    """Turn the API's `logprobs.content` into id arrays (padded with -1 / -inf to k)."""
-    if content is None or k == 0:
+    """Turn the API's `logprobs.content` into id arrays (padded with -1 / -inf to k); None when
+    the answer carried none (no `logprobs`, or an empty `content`)."""
+    if not content or k == 0:
         return None
     to_id = (lambda raw, text: -1) if token_map is None else token_map.to_id
     tokens = len(content)
@@ -197,7 +246,8 @@ def read_manifest(arm_dir: Path) -> dict[str, Any]:
 
 
 def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Prompt], run: dict[str, Any] | None = None) -> dict:
-    """Write manifest.json: settings, prompt hash, counts, content hashes, and one entry per collection run."""
+    """Write manifest.json: settings, prompt hash, counts, what came back of the logprobs asked, content
+    hashes, and one entry per collection run."""
     records = read_records(arm_dir) if (Path(arm_dir) / "records.jsonl").is_file() else []
     expected = len(prompts) * settings.samples_per_prompt
     by_family: dict[str, int] = {}
@@ -218,6 +268,7 @@ def write_manifest(arm_dir: Path, settings: CollectSettings, prompts: list[Promp
             "by_family": dict(sorted(by_family.items())),
         },
         "complete": len(records) == expected,
+        "logprobs": arm_logprobs(arm_dir, settings.top_logprobs, len(records)),  # what came back of those asked
         "hashes": {"records": content_hash(records)},
         "runs": runs,
         "wall_seconds": sum(r["wall_seconds"] for r in runs),
@@ -277,7 +328,7 @@ async def collect_async(
     token_map = TokenMap(tokenizer) if tokenizer is not None and settings.top_logprobs else None
     client = make_client(settings.base_url, settings.api_key(), settings.timeout_s)
     stats = RetryStats()
-    totals = {"prompt": 0, "completion": 0}
+    totals = {"prompt": 0, "completion": 0, "records": 0, "with_logprobs": 0, "top_returned": 0}
     failed: dict[str, str] = {}
     queue = list(reversed(jobs))
     bar = tqdm(total=already + len(jobs), initial=already, desc=description, unit="rec", disable=not progress)
@@ -319,9 +370,14 @@ async def collect_async(
             "request_seed": kwargs["seed"],
         }
         content = choice.logprobs.content if choice.logprobs is not None else None
-        writer.append(record, to_topk(content, token_map, settings.top_logprobs))
+        topk = to_topk(content, token_map, settings.top_logprobs)
+        writer.append(record, topk)
         totals["prompt"] += record["prompt_tokens"]
         totals["completion"] += record["completion_tokens"]
+        totals["records"] += 1
+        if topk is not None and topk.returned:
+            totals["with_logprobs"] += 1
+            totals["top_returned"] = max(totals["top_returned"], topk.returned)
         elapsed = time.perf_counter() - start
         postfix = {"tok/s": f"{totals['completion'] / elapsed:.1f}"}
         if bill is not None:
@@ -357,11 +413,14 @@ async def collect_async(
         bar.close()
         writer.close()
         await client.close()
-        run = {"started": started, "wall_seconds": round(time.perf_counter() - start, 3), "collected": bar.n - already,
-               "prompt_tokens": totals["prompt"], "completion_tokens": totals["completion"],
-               "retries": dict(stats.retries), "failed": len(failed), **(run_info or {})}
+        run = {"started": started, "wall_seconds": round(time.perf_counter() - start, 3),
+               "collected": totals["records"], "prompt_tokens": totals["prompt"],
+               "completion_tokens": totals["completion"], "retries": dict(stats.retries), "failed": len(failed),
+               "logprobs": logprobs_entry(settings.top_logprobs, totals["records"], totals["with_logprobs"],
+                                          totals["top_returned"]),
+               **(run_info or {})}
         write_manifest(arm_dir, settings, prompts, run)
-    return CollectSummary(
+    summary = CollectSummary(
         arm_dir=arm_dir,
         expected=already + len(jobs),
         already_done=already,
@@ -372,7 +431,14 @@ async def collect_async(
         wall_seconds=time.perf_counter() - start,
         retries=dict(stats.retries),
         dropped_parts=writer.dropped,
+        top_logprobs=settings.top_logprobs,
+        with_logprobs=totals["with_logprobs"],
+        top_returned=totals["top_returned"],
     )
+    if summary.logprobs_missing:
+        warnings.warn(logprobs_warning(settings, summary.collected, summary.with_logprobs, summary.top_returned),
+                      LogprobsWarning)
+    return summary
 
 
 def collect(prompts: list[Prompt], arm_dir: Path, settings: CollectSettings, **kwargs) -> CollectSummary:

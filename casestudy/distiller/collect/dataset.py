@@ -5,8 +5,13 @@
 - `records.jsonl`   one JSON object per finished record (the commit point of a record);
 - `topk.bin`        per record: sampled token ids (int32, T), their logprobs (float32, T),
                     top-k ids (int32, T*k) and top-k logprobs (float32, T*k);
-- `topk.idx.jsonl`  one line per record in topk.bin: {"id", "offset", "tokens", "k"};
-- `manifest.json`   parameters, counts and content hashes (written by the collector).
+- `topk.idx.jsonl`  one line per record in topk.bin: {"id", "offset", "tokens", "k", "returned"}
+                    (`returned`: the most alternatives the endpoint gave at any position, <= k);
+- `manifest.json`   parameters, counts, content hashes and what came back of the logprobs asked
+                    (written by the collector).
+
+An endpoint that ignores `logprobs` (as `transformers serve` does) leaves topk.bin empty:
+`topk_count` / `has_topk` tell a reader so without reading the blobs.
 
 A record is written in the order blob -> index line -> record line, each flushed at
 once, by a single writer. A process killed at any moment therefore leaves at most one
@@ -59,6 +64,13 @@ class TopK:
     @property
     def k(self) -> int:
         return self.top_ids.shape[1]
+
+    @property
+    def returned(self) -> int:
+        """The most alternatives known at any position (the rest is -inf padding): 0 when none came back."""
+        if not len(self) or not self.k:
+            return 0
+        return int(np.isfinite(self.top_logprobs).sum(axis=1).max())
 
     def __len__(self) -> int:
         return len(self.token_ids)
@@ -140,7 +152,7 @@ class ArmWriter:
             offset = self.blobs.tell()
             self.blobs.write(topk.to_bytes())
             self.blobs.flush()
-            entry = {"id": record["id"], "offset": offset, "tokens": len(topk), "k": topk.k}
+            entry = {"id": record["id"], "offset": offset, "tokens": len(topk), "k": topk.k, "returned": topk.returned}
             self.index.write((json.dumps(entry) + "\n").encode())
             self.index.flush()
         self.records.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -218,6 +230,37 @@ def read_topk(arm_dir: Path) -> dict[str, TopK]:
             raise ValueError(f"{blob_path} is shorter than its index says (record {entry['id']!r})")
         out[entry["id"]] = TopK.from_bytes(chunk, entry["tokens"], entry["k"])
     return out
+
+
+def topk_entries(arm_dir: Path) -> list[dict[str, Any]]:
+    """The topk.idx.jsonl lines of the finished records of an arm that carry top-k logprobs
+    (at least one position with at least one alternative); an index written before
+    `returned` was kept counts by its `k`."""
+    arm_dir = Path(arm_dir)
+    records, _ = read_jsonl_lines(arm_dir / RECORDS_FILE)
+    done = {r["id"] for r in records}
+    entries, _ = read_jsonl_lines(arm_dir / TOPK_INDEX_FILE)
+    return [e for e in entries if e["id"] in done and e["tokens"] > 0 and e.get("returned", e["k"]) > 0]
+
+
+def topk_count(arm_dir: Path) -> int:
+    """How many finished records of an arm carry top-k logprobs (0: the endpoint gave none)."""
+    return len(topk_entries(arm_dir))
+
+
+def has_topk(arm_dir: Path) -> bool:
+    """True when an arm holds top-k logprobs for at least one record: what a top-k student needs."""
+    return topk_count(arm_dir) > 0
+
+
+def carries_topk(topk: TopK) -> bool:
+    """True when one record's arrays hold at least one known alternative."""
+    return topk.returned > 0
+
+
+def count_topk(topk: dict[str, TopK]) -> int:
+    """How many records of a `read_topk` result carry top-k logprobs."""
+    return sum(carries_topk(t) for t in topk.values())
 
 
 def content_hash(records: list[dict[str, Any]]) -> str:

@@ -2,7 +2,8 @@
 what they copied against controls, and judge the result against the profile's targets.
 
     params    Params: the notebook's parameters, checked; the training recipe they make
-    students  the Workspace, the Harvest, each student's plan (start, data, objective), training, grading
+    students  the Workspace, the Harvest, each student's plan (start, data, objective; a `topk` student
+              left out, in one sentence, when the harvest holds no top-k logprobs), training, grading
     verdict   the skill table (interval, copied share, McNemar against the control) and the verdict
     metrics   Metrics: the metrics.json contract (typed students and skill rows), its headline
 
@@ -16,11 +17,11 @@ from casestudy.stages.distill.params import KINDS, SKILL_FAMILY, Params
 from casestudy.stages.distill.students import (CONTROL, PUBLIC, TEACHER, Harvest, StudentPlan, Workspace,
                                                accuracy_by_family, closed_families, curves, evaluate_all,
                                                family_accuracy, logprob_facts, open_workspace, plans, samples_table,
-                                               train_all, train_table)
+                                               skipped_students, train_all, train_table)
 from casestudy.stages.distill.verdict import Verdict, control_of, opening, skill_table, untrained_start, verdict
 
 __all__ = ["CONTROL", "KINDS", "PUBLIC", "SKILL_FAMILY", "TEACHER", "Harvest", "Metrics", "Params", "SkillRow",
            "StudentMetrics", "StudentPlan", "Verdict", "Workspace", "accuracy_by_family", "architecture",
            "closed_families", "control_of", "curves", "evaluate_all", "family_accuracy", "headline", "logprob_facts",
            "open_workspace", "opening", "optional", "plans", "samples_table", "skill_rows", "skill_table",
-           "stage_metrics", "student_metrics", "train_all", "train_table", "untrained_start", "verdict"]
+           "skipped_students", "stage_metrics", "student_metrics", "train_all", "train_table", "untrained_start", "verdict"]

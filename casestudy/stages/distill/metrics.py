@@ -11,7 +11,7 @@ import pandas as pd
 from casestudy.distiller.students.train import TrainResult
 from casestudy.stages.contract import Record, StageMetrics
 from casestudy.stages.distill.params import SKILL_FAMILY, Params
-from casestudy.stages.distill.students import CONTROL, PUBLIC, TEACHER, Harvest, StudentPlan
+from casestudy.stages.distill.students import CONTROL, PUBLIC, TEACHER, Harvest, StudentPlan, skipped_students
 from casestudy.stages.distill.verdict import Verdict
 
 
@@ -78,6 +78,7 @@ class Metrics(StageMetrics):
     students: list[StudentMetrics]
     parameters: dict[str, Any]
     fingerprint: str             # of the parameters and the harvest the students were trained on
+    skipped_students: str = ""   # why students the parameters ask for were left out ("" when none was)
 
     def student(self, name: str | None) -> StudentMetrics | None:
         return next((s for s in self.students if s.name == name), None)
@@ -131,6 +132,7 @@ def stage_metrics(params: Params, device: str, wall: float, acc: pd.DataFrame, s
         heldout_records=len(data.heldout), topk_facts=facts, closed_families=closed.to_dict("records"),
         students=student_metrics(results, student_plans, evals, acc, skill), parameters=params.values(),
         fingerprint=params.fingerprint(data.input_files(collect)), targets=judged.targets,
+        skipped_students=skipped_students(data, params),
     )
     metrics.headline = headline(metrics)
     return metrics

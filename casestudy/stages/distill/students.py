@@ -10,6 +10,11 @@ The students (`plans`):
 - `<kind>@<share>`: the public model cut to `share` of its parameters by importance, healed
   by the same training (`size_curve`); `public@<share>` is its untrained start
 - `scratch-<size>`: a small model from random weights on the same data: a distiller without a base
+
+A `topk` student needs the teacher's top-k logprobs. When its arm holds none (an endpoint that
+ignores `logprobs`, as `transformers serve` does), `plans(params, data)` leaves it out (with a
+pruned start left with nothing to train from it) and `skipped_students` says so in one sentence,
+rather than failing or training an `sft` student under the name `topk`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from casestudy.device import native_precision, pick_device
-from casestudy.distiller.collect.dataset import read_records, read_topk
+from casestudy.distiller.collect.dataset import count_topk, read_records, read_topk
 from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions, topk_facts
 from casestudy.distiller.students.grading import accuracy_table, closed_family_table
 from casestudy.distiller.students.student import StudentSpec
@@ -77,6 +82,16 @@ class Harvest:
         return cls(read_records(collect / "main"), read_records(collect / "control"), read_topk(collect / "main"),
                    read_topk(collect / "control"))
 
+    def records(self, arm: str) -> list[dict]:
+        return self.control if arm == "control" else self.main
+
+    def topk_records(self, arm: str) -> int:
+        """How many records of `arm` ("main" or "control") carry the teacher's top-k logprobs."""
+        return count_topk(self.control_topk if arm == "control" else self.topk)
+
+    def has_topk(self, arm: str) -> bool:
+        return self.topk_records(arm) > 0
+
     def table(self) -> pd.DataFrame:
         """Records and completion tokens per family (rows) and arm and split (columns), with totals."""
         long = pd.DataFrame([{"arm": arm, "split": r["split"], "family": r["family"], "records": 1,
@@ -108,13 +123,44 @@ class StudentPlan:
         return self.arm is not None
 
 
-def plans(params: Params) -> dict[str, StudentPlan]:
+def plans(params: Params, data: Harvest | None = None) -> dict[str, StudentPlan]:
     """name -> StudentPlan for every student of the stage, controls and untrained starts included.
 
     `params.recipe()` is the fine-tune of the whole public model; pruned students train
     `curve_train_layers` (0: all, as healing a cut model needs) and the scratch student
-    trains everything at `scratch_lr`.
+    trains everything at `scratch_lr`. Given the harvest `data`, a `topk` student whose arm
+    holds no top-k logprobs is left out, and so is a pruned start no student trains from
+    (`skipped_students` says which and why).
     """
+    out = all_plans(params)
+    if data is None:
+        return out
+    kept = {name: plan for name, plan in out.items() if plan.kind != "topk" or data.has_topk(plan.arm)}
+    starts = {str(plan.start) for plan in kept.values() if plan.trained}
+    return {name: plan for name, plan in kept.items()
+            if plan.trained or plan.start.share == 1 or name in starts}
+
+
+def skipped_students(data: Harvest, params: Params) -> str:
+    """One sentence naming the students `plans(params, data)` leaves out and why ("" when none is)."""
+    every, kept = all_plans(params), plans(params, data)
+    skipped = [name for name in every if name not in kept]
+    if not skipped:
+        return ""
+    arms = sorted({plan.arm for plan in every.values() if plan.kind == "topk" and not data.has_topk(plan.arm)},
+                  key=["main", "control"].index)
+    held = "; ".join(f"arm `{arm}`: {data.topk_records(arm)} of {len(data.records(arm))} records carry them"
+                     for arm in arms)
+    names = ", ".join(f"`{name}`" for name in skipped)
+    return (f"The harvest holds no top-k logprobs ({held}: the endpoint returned none, or none were asked; "
+            "see the arm's manifest.json, `logprobs`), so "
+            f"{'the students' if len(skipped) > 1 else 'the student'} {names} {'are' if len(skipped) > 1 else 'is'} "
+            "left out: a top-k student learns the teacher's distribution, and trained on the text alone it would be "
+            "an `sft` student under another name.")
+
+
+def all_plans(params: Params) -> dict[str, StudentPlan]:
+    """Every student `params` asks for, whatever the harvest holds."""
     recipe = params.recipe()
     objective = lambda kind, cfg: replace(cfg, alpha=params.topk_alpha if kind == "topk" else 0.0)
     untrained = replace(recipe, max_steps=0)
@@ -141,6 +187,10 @@ def plans(params: Params) -> dict[str, StudentPlan]:
 def train_all(student_plans: dict[str, StudentPlan], data: Harvest, where: Workspace,
               params: Params) -> dict[str, TrainResult]:
     """Train (or reuse) every planned student; an untrained one is saved as it starts."""
+    for name, plan in student_plans.items():  # before any training
+        if plan.kind == "topk" and not data.has_topk(plan.arm):
+            raise ValueError(f"student {name!r} distils top-k logprobs, but arm {plan.arm!r} holds none: "
+                             "plan the students with plans(params, data)")
     students_dir, tokenizer, public = where.students, where.tokenizer, params.public_model
     results = {}
     for name, plan in student_plans.items():

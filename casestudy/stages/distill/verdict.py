@@ -98,8 +98,11 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: 
     target_share, target_margin, target_p = params.target_share, params.target_margin, params.target_p
     table = skill.set_index("model")
     main = [k for k, p in student_plans.items() if p.arm == "main" and p.start == StudentSpec() and k in table.index]
-    if not main or TEACHER not in table.index:
+    if TEACHER not in table.index:
         return Verdict(None, [f"No held-out {SKILL_FAMILY} answers to judge: nothing to compare."], [])
+    if not main:
+        return Verdict(None, ["No distilled student of the whole public model was trained (see the students left "
+                              "out above): nothing to judge."], [])
     best = max(main, key=lambda k: table.loc[k, "accuracy"])
     row, teacher = table.loc[best], table.loc[TEACHER]
     floor = table.loc[PUBLIC, "accuracy"] if PUBLIC in table.index else float("nan")

@@ -41,6 +41,7 @@ class FakeConfig:
     script: list[tuple] = field(default_factory=list)  # actions for the first requests, in order:
     #   ("429", retry_after_s) | ("500",) | ("sleep", seconds) | ("ok",)
     foreign: bool = False            # answer with tokens the teacher tokenizer lacks
+    ignore_logprobs: bool = False    # accept `logprobs` and answer without them, as `transformers serve` does
     requests: list[dict] = field(default_factory=list)  # every request body and key, for assertions
 
     def next_action(self) -> tuple:
@@ -100,7 +101,7 @@ def make_app(config: FakeConfig) -> FastAPI:
             "finish_reason": "length" if len(words) >= limit else "stop",
             "logprobs": None,
         }
-        if body.get("logprobs"):
+        if body.get("logprobs") and not config.ignore_logprobs:
             top = int(body.get("top_logprobs") or 0)
             pool = list(FOREIGN_WORDS if config.foreign else WORDS)
             choice["logprobs"] = {"content": [logprob_entry(w, pool, top) for w in words]}

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from casestudy.distiller.collect.collector import CollectError, CollectSettings, collect
+from casestudy.distiller.collect.collector import CollectError, CollectSettings, LogprobsWarning, collect, read_manifest
 from casestudy.distiller.collect.retry import RetryPolicy
-from casestudy.distiller.collect.dataset import RECORD_FIELDS, read_records, read_topk
+from casestudy.distiller.collect.dataset import RECORD_FIELDS, has_topk, read_records, read_topk, topk_count
 from casestudy.distiller.collect.prompts import Prompt, write_prompts
 from casestudy.models import embedded_model_dir
 from tests.distiller.collect.fake_openai import FakeConfig, serve
@@ -72,6 +72,40 @@ def test_collects_every_record_with_ids_mapped_by_the_teacher_tokenizer(tmp_path
     assert all(req["body"]["top_logprobs"] == 5 and req["body"]["logprobs"] for req in config.requests)
     manifest = json.loads((tmp_path / "main" / "manifest.json").read_text())
     assert manifest["complete"] and manifest["counts"]["records"] == 20
+    full = {"asked": 5, "records": 20, "records_with_logprobs": 20, "top_returned": 5}
+    assert manifest["logprobs"] == full and manifest["runs"][-1]["logprobs"] == full
+    assert manifest["runs"][-1]["collected"] == 20  # counted without the (disabled) progress bar
+    assert summary.with_logprobs == 20 and not summary.logprobs_missing and has_topk(tmp_path / "main")
+
+
+def test_an_endpoint_that_ignores_logprobs_is_named_and_the_manifest_says_so(tmp_path, prompts, key):
+    with serve(FakeConfig(ignore_logprobs=True)) as base_url:
+        with pytest.warns(LogprobsWarning, match=rf"{base_url} returned no logprobs: 0 of 20 records"):
+            summary = collect(prompts, tmp_path / "a", settings_for(base_url), progress=False)
+    assert summary.complete and summary.with_logprobs == 0 and summary.logprobs_missing
+    manifest = read_manifest(tmp_path / "a")
+    assert manifest["generation"]["top_logprobs"] == 5  # what was asked ...
+    none = {"asked": 5, "records": 20, "records_with_logprobs": 0, "top_returned": 0}
+    assert manifest["logprobs"] == none and manifest["runs"][-1]["logprobs"] == none  # ... and what came back
+    assert read_topk(tmp_path / "a") == {} and not has_topk(tmp_path / "a") and topk_count(tmp_path / "a") == 0
+
+
+def test_a_resumed_collection_counts_the_logprobs_of_every_run(tmp_path, prompts, key):
+    config = FakeConfig(script=[("500",)] * 3, ignore_logprobs=True)
+    settings = lambda base_url: settings_for(base_url, concurrency=1, samples_per_prompt=1,
+                                             retry=RetryPolicy(max_retries=2, base_s=0.01))
+    with serve(config) as base_url:
+        with pytest.warns(LogprobsWarning, match="0 of 2 records"):
+            first = collect(prompts[:3], tmp_path / "a", settings(base_url), progress=False)
+        config.ignore_logprobs = False  # the endpoint mended: the missing record comes with its logprobs
+        second = collect(prompts[:3], tmp_path / "a", settings(base_url), progress=False)
+        third = collect(prompts[:3], tmp_path / "a", settings(base_url), progress=False)  # nothing left to ask
+    assert list(first.failed) == ["p00:0"] and second.complete and (second.collected, third.collected) == (1, 0)
+    manifest = read_manifest(tmp_path / "a")
+    assert [r["logprobs"]["records_with_logprobs"] for r in manifest["runs"]] == [0, 1, 0]
+    assert [r["collected"] for r in manifest["runs"]] == [2, 1, 0]
+    assert manifest["logprobs"] == {"asked": 5, "records": 3, "records_with_logprobs": 1, "top_returned": 5}
+    assert topk_count(tmp_path / "a") == 1 and set(read_topk(tmp_path / "a")) == {"p00:0"}
 
 
 def test_a_second_run_asks_for_nothing(tmp_path, prompts, key):
@@ -128,7 +162,9 @@ def test_bad_settings_name_the_bad_value(bad, match):
 
 def test_another_endpoint_with_a_foreign_vocabulary_maps_to_minus_one(tmp_path, prompts, key, tokenizer):
     with serve(FakeConfig(foreign=True, model="other-llm")) as base_url:
-        collect(prompts[:2], tmp_path / "a", settings_for(base_url, model="other-llm"), tokenizer=tokenizer, progress=False)
+        with pytest.warns(LogprobsWarning, match="at most 3 alternatives a position came back"):  # of the 5 asked
+            collect(prompts[:2], tmp_path / "a", settings_for(base_url, model="other-llm"), tokenizer=tokenizer,
+                    progress=False)
     records = read_records(tmp_path / "a")
     assert {r["model"] for r in records} == {"other-llm"}
     assert all((t.top_ids == -1).all() for t in read_topk(tmp_path / "a").values())
@@ -189,3 +225,6 @@ def test_a_run_killed_mid_way_resumes_without_duplicates_or_loss(tmp_path):
         t = topk[r["id"]]
         assert t.top_ids.shape == (r["completion_tokens"], 5)
         assert np.allclose(t.token_logprobs, -0.5) and np.allclose(t.top_logprobs, -0.5 - np.arange(5))
+    # The killed run wrote no entry of its own; the arm's summary is counted from disk, so it stays right:
+    assert read_manifest(arm)["logprobs"] == {"asked": 5, "records": 120, "records_with_logprobs": 120,
+                                             "top_returned": 5}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from casestudy.distiller.collect.dataset import (
-    RECORD_FIELDS, ArmWriter, TopK, content_hash, read_records, read_topk, repair_arm,
+    RECORD_FIELDS, ArmWriter, TopK, content_hash, count_topk, has_topk, read_records, read_topk, repair_arm, topk_count,
 )
 
 
@@ -32,6 +32,21 @@ def test_round_trip(tmp_path):
     assert set(got) == {"a:1", "b:0"}
     assert got["b:0"].token_ids.tolist() == [10, 11, 12, 13] and got["b:0"].top_ids.shape == (4, 3)
     assert got["a:1"].top_logprobs.dtype == np.float32 and (got["a:1"].top_logprobs == -2).all()
+
+
+def test_has_topk_counts_the_records_that_carry_alternatives(tmp_path):
+    few = topk(3, k=4)
+    few.top_logprobs[:, 2:] = -np.inf  # an endpoint that gave 2 of the 4 alternatives asked
+    none = topk(2, k=4)
+    none.top_logprobs[:] = -np.inf     # the sampled tokens' logprobs, no alternative
+    assert (few.returned, none.returned) == (2, 0)
+    with ArmWriter(tmp_path) as writer:
+        writer.append(record("text-only"), None)
+        assert not has_topk(tmp_path) and topk_count(tmp_path) == 0
+        writer.append(record("few"), few)
+        writer.append(record("none"), none)
+    assert topk_count(tmp_path) == 1 and has_topk(tmp_path) and count_topk(read_topk(tmp_path)) == 1
+    assert '"returned": 2' in (tmp_path / "topk.idx.jsonl").read_text()
 
 
 def test_a_torn_record_line_and_its_orphan_topk_are_cut_off_on_reopen(tmp_path):
