@@ -243,5 +243,6 @@ targets_table(metrics.targets)
 # parameters must stay the profile's: set `source = "live"` to collect again.
 #
 # **Look for.** Completion tokens/s in section 5 (the provider batches what is in flight), and
-# the top-k table of section 4. Carry the `top_logprobs = 0` collection into notebook 02: what
-# is left of the difference between the `sft` and `topk` students?
+# the top-k table of section 4. Carry the `top_logprobs = 0` collection into notebook 02: it
+# says why it leaves the `topk` students out, and `sft` is what a distiller gets from an API
+# that withholds logprobs. How far is it from the `topk` student of a run with them?
