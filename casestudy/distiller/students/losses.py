@@ -50,6 +50,11 @@ def topk_kl(logits: torch.Tensor, top_ids: torch.Tensor, top_logprobs: torch.Ten
     return kl_top + kl_other
 
 
+def topk_positions(targets: torch.Tensor, top_ids: torch.Tensor, top_logprobs: torch.Tensor) -> torch.Tensor:
+    """The positions where `distill_loss` takes the KL: a loss is taken and the teacher's top-k came back."""
+    return ((top_ids >= 0) & torch.isfinite(top_logprobs)).any(-1) & (targets != IGNORE)
+
+
 def distill_loss(logits: torch.Tensor, targets: torch.Tensor, top_ids: torch.Tensor | None = None,
                  top_logprobs: torch.Tensor | None = None, alpha: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss on completion positions and its parts {"ce", "kl"} (means over their positions).
@@ -64,7 +69,7 @@ def distill_loss(logits: torch.Tensor, targets: torch.Tensor, top_ids: torch.Ten
     parts = {"ce": float(ce.detach())}
     if alpha <= 0 or top_ids is None:
         return ce, parts
-    has = ((top_ids >= 0) & torch.isfinite(top_logprobs)).any(-1) & counted
+    has = topk_positions(targets, top_ids, top_logprobs)
     if not has.any():
         return ce, parts
     kl = topk_kl(logits[has], top_ids[has], top_logprobs[has])

@@ -1,7 +1,13 @@
 """Train a student on collected teacher outputs: one loop for the CPU, one GPU or many.
 
 The same function runs in a notebook, a script, or under `accelerate launch` /
-`torchrun` (accelerate shards the rows and syncs gradients; nothing else changes).
+`torchrun` (accelerate syncs the gradients; nothing else changes). `batch_size` is per
+process: each optimizer step takes a global batch of batch_size x grad_accum x processes
+packed rows, the same seeded order of rows split between the processes, and each
+process's loss is weighted by its share of the global batch's target tokens, so N
+processes of batch_size b/N take the very steps of one process of batch_size b (to
+float rounding: tests/distiller/students/test_multiprocess.py). Only the main process
+writes the log, the result and the weights.
 On CUDA: fused AdamW, SDPA attention and an MFU estimate. bf16 autocast on CUDA and on
 CPUs with native bf16 (casestudy.device.native_precision). Everywhere:
 packed rows, gradient accumulation, warm-up plus cosine schedule, safetensors
@@ -30,8 +36,8 @@ from casestudy.artifacts import write_json_atomic
 from casestudy.device import pick_device, native_precision
 from casestudy.models import train_only_top
 from casestudy.distiller.students.evaluate import mean_ce
-from casestudy.distiller.students.losses import IGNORE, distill_loss
-from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed, row_tokens
+from casestudy.distiller.students.losses import IGNORE, distill_loss, topk_positions
+from casestudy.distiller.students.packing import Example, encode_records, pack, collate_packed
 from casestudy.distiller.students.student import StudentConfig, StudentSpec, build_student, count_params, student_key
 from casestudy.distiller.students.trunk import Trunk, decoder_output, trunk_for
 
@@ -76,6 +82,7 @@ class TrainResult:
     fingerprint: str
     start: dict = field(default_factory=dict)   # how the untrained student was made (public, pruned, scratch)
     trainable_params: int = 0                   # the weights that trained (a fine-tune of the top layers: fewer)
+    processes: int = 1                          # data-parallel processes that trained it (accelerate / torchrun)
     history: list[dict] = field(default_factory=list)
     reused: bool = False
 
@@ -140,6 +147,19 @@ def micro_batch_rows(index: int, num_rows: int, batch_size: int, seed: int, worl
     perm = torch.randperm(num_rows, generator=gen).tolist()
     chunk = [perm[(j * per_step + i) % num_rows] for i in range(per_step)]
     return chunk[rank * batch_size:(rank + 1) * batch_size]
+
+
+def global_parts(acc: Accelerator, shares: Sequence[Sequence[float]], grad_accum: int) -> dict[str, float]:
+    """A step's loss parts over every process, as one process of the whole global batch reports them.
+
+    shares: per micro-batch this process's [ce x targets, targets, kl x top-k positions, top-k
+    positions]. Summed over the processes, each micro-batch's part is the mean over all its
+    positions; the step's is the average over micro-batches (kl over those that had top-k data)."""
+    total = acc.reduce(torch.tensor(shares, dtype=torch.float64, device=acc.device), reduction="sum").tolist()
+    parts = {"ce": sum(ce / n for ce, n, _, _ in total) / grad_accum}
+    if any(m for *_, m in total):
+        parts["kl"] = sum(kl / m for _, _, kl, m in total if m) / grad_accum
+    return parts
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -223,7 +243,10 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
     # torch's autocast rather than accelerate's mixed_precision: accelerate fixes that once per
     # process, and one notebook trains students of either precision (tests do too).
     autocast = torch.autocast(dev.name, dtype=torch.bfloat16, enabled=precision == "bf16")
-    acc = Accelerator(cpu=not cuda)
+    # step_scheduler_with_optimizer=False: the schedule counts optimizer steps; accelerate would
+    # otherwise step it once per process at each step (it assumes the data loader's batches grew)
+    acc = Accelerator(cpu=not cuda, step_scheduler_with_optimizer=False)
+    world, rank = acc.num_processes, acc.process_index
     torch.manual_seed(train.seed)
     model, origin = build_student(config, tokenizer, public, seed=train.seed, calibration=records)
     model = model.to(acc.device)  # fused AdamW wants its params on the GPU
@@ -236,6 +259,8 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
     base = acc.unwrap_model(wrapper).model
 
     rows = pack([len(e) for e in examples], train.max_len)
+    row_tok = [sum(len(examples[i]) for i in row) for row in rows]                # real tokens of each row
+    row_tgt = [sum(examples[i].num_targets for i in row) for row in rows]         # and its target tokens
     trunk = trunk_for(base.model, train.train_layers, precision, examples, rows, train.max_len)
     ckpt_root = out / "checkpoints"
     step, tokens, targets, elapsed, history = 0, 0, 0, 0.0, []
@@ -246,8 +271,9 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
         if (out / LOG_FILE).is_file():
             history = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines() if line]
             history = [h for h in history if h["step"] <= step]
-    elif ckpt_root.exists():
+    elif ckpt_root.exists() and acc.is_main_process:
         shutil.rmtree(ckpt_root)
+    acc.wait_for_everyone()
 
     def checkpoint() -> None:
         acc.wait_for_everyone()
@@ -274,23 +300,37 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
     window_t, window_tok, start = time.perf_counter(), 0, time.perf_counter() - elapsed
     while step < last_step:
         parts_sum: dict[str, float] = {}
+        shares: list[list[float]] = []  # several processes: each micro-batch's parts, weighted (global_parts)
         for micro in range(train.grad_accum):
             index = step * train.grad_accum + micro
-            idx = micro_batch_rows(index, len(rows), train.batch_size, train.seed, acc.num_processes, acc.process_index)
+            everyone = micro_batch_rows(index, len(rows), train.batch_size * world, train.seed)  # the global micro-batch
+            idx = everyone[rank * train.batch_size:(rank + 1) * train.batch_size]               # this process's rows
             batch = collate_packed(examples, [rows[i] for i in idx], tokenizer.pad_token_id, train.max_len)
-            n_tok = row_tokens(batch)
             n_tgt = int((batch["targets"] != IGNORE).sum())
+            all_tgt = sum(row_tgt[i] for i in everyone)
             batch = {k: v.to(acc.device) for k, v in batch.items()}
             sync = micro == train.grad_accum - 1
             ctx = acc.no_sync(wrapper) if not sync else nullcontext()
             with ctx, autocast:
                 loss, parts = wrapper(batch, trunk, idx)
+                if world > 1:
+                    # DDP averages the processes' gradients; weighing each process's mean by its share of the
+                    # global micro-batch's targets makes that average the gradient of the mean over all of them
+                    loss = loss * (n_tgt * world / all_tgt) if n_tgt else loss.nan_to_num(0.0) * 0.0
                 acc.backward(loss / train.grad_accum)
-            for k, v in parts.items():
-                parts_sum[k] = parts_sum.get(k, 0.0) + v / train.grad_accum
-            tokens += n_tok * acc.num_processes
-            targets += n_tgt * acc.num_processes
-            window_tok += n_tok * acc.num_processes
+            if world == 1:
+                for k, v in parts.items():
+                    parts_sum[k] = parts_sum.get(k, 0.0) + v / train.grad_accum
+            else:
+                has = int(topk_positions(batch["targets"], batch["top_ids"], batch["top_logprobs"]).sum()) \
+                    if "kl" in parts else 0
+                shares.append([parts["ce"] * n_tgt if n_tgt else 0.0, n_tgt, parts.get("kl", 0.0) * has, has])
+            n_tok = sum(row_tok[i] for i in everyone)
+            tokens += n_tok
+            targets += all_tgt
+            window_tok += n_tok
+        if world > 1:
+            parts_sum = global_parts(acc, shares, train.grad_accum)
         if train.grad_clip:
             acc.clip_grad_norm_(wrapper.parameters(), train.grad_clip)
         optimizer.step()
@@ -307,7 +347,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
             entry = {"step": step, "lr": scheduler.get_last_lr()[0], "train_tokens": tokens, "tokens_per_s": tps,
                      "elapsed": elapsed, **{f"train_{k}": v for k, v in parts_sum.items()}}
             if peak:
-                entry["mfu"] = tps / acc.num_processes * fpt / peak
+                entry["mfu"] = tps / world * fpt / peak
             bar.set_postfix(loss=f"{parts_sum.get('ce', float('nan')):.3f}", tok_s=f"{tps:.0f}")
         if eval_examples and ((train.eval_every and step % train.eval_every == 0) or step == train.max_steps):
             entry = entry or {"step": step, "train_tokens": tokens, "elapsed": elapsed}
@@ -325,7 +365,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
                          tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
                          device=dev.describe(f"{precision} training"),
                          num_examples=len(examples), fingerprint=key, start=origin, trainable_params=trainable,
-                         history=history)
+                         processes=world, history=history)
     if step < train.max_steps:  # interrupted on purpose: leave the checkpoint, no final model
         return result
     acc.wait_for_everyone()
@@ -334,6 +374,7 @@ def train_student(records: Sequence[dict], topk: dict | None = None,
         (out / LOG_FILE).write_text("".join(json.dumps(h) + "\n" for h in history))
         write_json_atomic(result_path, asdict(result))
         shutil.rmtree(ckpt_root, ignore_errors=True)
+    acc.wait_for_everyone()  # no process returns before the student is on disk
     return result
 
 
@@ -355,37 +396,50 @@ def main(argv: list[str] | None = None) -> None:
     """Train one student from a run's collection; the same command scales out unchanged:
 
         python -m casestudy.distiller.students.train --run smoke --kind topk
-        accelerate launch --num_processes 4 -m casestudy.distiller.students.train --run full --kind topk --size 60m
+        accelerate launch --multi_gpu --num_processes 4 -m casestudy.distiller.students.train --run full --kind topk --size 60m
         torchrun --nproc_per_node 4 -m casestudy.distiller.students.train --run full --kind sft
+
+    --batch-size is per process (global batch: batch size x grad accum x processes). On CPUs,
+    `accelerate launch --multi_gpu --num_processes N ... --device cpu` starts N gloo processes;
+    `--cpu --num_processes N` starts only one unless run under mpirun (--mpirun_hostfile).
     """
     import argparse
 
+    from accelerate import PartialState
+
     from casestudy.distiller.collect.dataset import read_records, read_topk
+    from casestudy.distiller.students.student import StudentConfig
     from casestudy.paths import stage_dir
 
     ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="profile name or run directory")
     ap.add_argument("--arm", default="main", help="collection arm: main or control")
     ap.add_argument("--kind", default="sft", choices=["sft", "topk"])
-    ap.add_argument("--size", default="5m")
+    ap.add_argument("--size", default="5m", help="a scratch size (5m, 15m, 30m, 60m), public or public@<share>")
+    ap.add_argument("--shape", default=None, metavar="H,L,HEADS,KV,FFN",
+                    help="a scratch student of this shape instead of --size: width, layers, heads, kv heads, SwiGLU width")
     ap.add_argument("--name", default=None, help="student folder under <run>/distill/students (default: kind-size)")
-    for f in ("max_steps", "batch_size", "grad_accum", "max_len", "warmup_steps", "eval_every", "ckpt_every", "seed"):
-        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig(), f))
+    ints = ("max_steps", "batch_size", "grad_accum", "max_len", "warmup_steps", "eval_every", "ckpt_every", "seed",
+            "log_every", "train_layers")
+    for f in ints:
+        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig(), f),
+                        help="per process" if f == "batch_size" else None)
     for f in ("lr", "alpha"):
         ap.add_argument("--" + f, type=float, default=getattr(TrainConfig(), f))
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     args = ap.parse_args(argv)
     alpha = (args.alpha or 0.5) if args.kind == "topk" else 0.0  # topk without --alpha mixes half and half
-    cfg = TrainConfig(**{f: getattr(args, f) for f in ("max_steps", "batch_size", "grad_accum", "max_len", "lr",
-                                                       "warmup_steps", "eval_every", "ckpt_every", "seed", "device")},
-                      alpha=alpha)
+    cfg = TrainConfig(**{f: getattr(args, f) for f in (*ints, "lr", "device", "precision")}, alpha=alpha)
+    student = StudentConfig(*(int(v) for v in args.shape.split(","))) if args.shape else args.size
     arm = stage_dir(args.run, "collect") / args.arm
     records = read_records(arm)
-    name = args.name or f"{args.kind}-{args.size}"
+    name = args.name or f"{args.kind}-{args.size if not args.shape else 'x'.join(args.shape.split(','))}"
     result = train_student([r for r in records if r["split"] == "train"], read_topk(arm) if alpha else None,
-                           args.size, cfg, stage_dir(args.run, "distill") / "students" / name,
+                           student, cfg, stage_dir(args.run, "distill") / "students" / name,
                            eval_records=[r for r in records if r["split"] == "eval"], name=name, kind=args.kind)
-    print(json.dumps(result.summary(), indent=2))
+    if PartialState().is_main_process:
+        print(json.dumps(result.summary(), indent=2))
 
 
 if __name__ == "__main__":
