@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 from transformers import LogitsProcessorList
 
-from casestudy.provider.engine import Engine, Row
+from casestudy.provider.serving.engine import Engine
+from casestudy.provider.serving.rows import Row
 from casestudy.provider.ledger import read_ledger
 from casestudy.provider.server import running_server
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings

@@ -98,7 +98,7 @@ def prompt_ids(tokenizer, messages) -> list[int]:
 def run_generate(loaded, ids: list[list[int]], c: int, config: str, max_tokens: int) -> int:
     from transformers import LogitsProcessorList
 
-    from casestudy.provider.engine import eos_token_ids
+    from casestudy.provider.serving.outputs import eos_token_ids
     from casestudy.provider.settings import WatermarkSettings
     from casestudy.provider.watermark import watermark_processor
 
@@ -125,7 +125,7 @@ def run_generate(loaded, ids: list[list[int]], c: int, config: str, max_tokens: 
 
 
 def run_engine(engine, ids: list[list[int]], c: int, config: str, max_tokens: int) -> int:
-    from casestudy.provider.engine import Row
+    from casestudy.provider.serving.rows import Row
 
     temperature, top, _ = CONFIGS[config]
     queue = deque(Row(p, max_tokens, temperature, seed=i, top_logprobs=top or 0, logprobs=top is not None)
@@ -225,7 +225,7 @@ def main() -> None:
             for config in args.configs:
                 engine = None
                 if "engine" in args.modes:
-                    from casestudy.provider.engine import Engine
+                    from casestudy.provider.serving.engine import Engine
                     from casestudy.provider.settings import WatermarkSettings
                     engine = Engine(loaded, WatermarkSettings(key=WATERMARK_KEY) if CONFIGS[config][2] else None)
                 for c in args.concurrency:

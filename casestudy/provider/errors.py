@@ -1,4 +1,5 @@
-"""Errors in OpenAI's format: {"error": {"message", "type", "param", "code"}}."""
+"""Errors in OpenAI's format: {"error": {"message", "type", "param", "code"}}; and the 499
+of a client that hangs up before its completion (`disconnected` tells when)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 
 UNION_BRANCH_NAMES = {"str", "list[TextPart]", "list[str]", "int", "float", "bool", "none"}
+CLIENT_CLOSED = 499  # nginx's "client closed request": ledgered for cancelled requests, never sent
 
 
 class APIError(Exception):
@@ -24,6 +26,19 @@ class APIError(Exception):
 
 def bad_request(message: str, param: str | None = None, code: str = "invalid_value") -> APIError:
     return APIError(400, message, code=code, param=param)
+
+
+def client_closed() -> APIError:
+    return APIError(CLIENT_CLOSED, "The client closed the connection before the completion was ready; "
+                                   "the request was cancelled.", code="client_disconnected")
+
+
+async def disconnected(request) -> None:
+    """Returns once the client has gone (call it after the body is read: it takes what arrives)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 def from_validation_errors(errors: list[dict]) -> APIError:

@@ -18,11 +18,12 @@ import openai
 import pytest
 from starlette.requests import Request
 
-from casestudy.provider.app import CLIENT_CLOSED, Provider
-from casestudy.provider.engine import Row
+from casestudy.provider.app import Provider
+from casestudy.provider.errors import CLIENT_CLOSED
 from casestudy.provider.ledger import BODY_KEEP_CHARS, read_ledger
 from casestudy.provider.prompting import encode_chat
 from casestudy.provider.server import running_server
+from casestudy.provider.serving.rows import Row
 from casestudy.models import load_model
 from tests.provider.conftest import CONTEXT, MODEL_NAME, tiny_settings
 

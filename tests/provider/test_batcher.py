@@ -12,8 +12,9 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from casestudy.provider.batcher import ContinuousBatcher
-from casestudy.provider.engine import Engine, Row
+from casestudy.provider.serving.batcher import ContinuousBatcher
+from casestudy.provider.serving.engine import Engine
+from casestudy.provider.serving.rows import Row
 from casestudy.models import load_model
 
 
@@ -175,8 +176,8 @@ def test_a_client_that_hangs_up_gets_its_rows_out_of_the_engine(tiny_model_dir, 
     leave the decoding batch at the next step instead of running to max_tokens."""
     from starlette.requests import Request
 
-    from casestudy.provider.app import CLIENT_CLOSED, Provider
-    from casestudy.provider.errors import APIError
+    from casestudy.provider.app import Provider
+    from casestudy.provider.errors import CLIENT_CLOSED, APIError
     from tests.provider.conftest import tiny_settings
 
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path, batch_window_ms=0), loaded)

@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from casestudy.provider.app import Provider
-from casestudy.provider.engine import Engine, Row, counter_gumbel, gumbel_draw, row_keys
 from casestudy.provider.errors import APIError
 from casestudy.provider.schemas import ChatCompletionRequest
+from casestudy.provider.serving.engine import Engine
+from casestudy.provider.serving.rows import Row
+from casestudy.provider.serving.sampling import counter_gumbel, gumbel_draw, row_keys
 from casestudy.provider.settings import WatermarkSettings
 from casestudy.models import load_model
 from casestudy.provider.watermark import watermarking_config
@@ -196,7 +198,7 @@ def test_memory_budget_refuses_a_request_that_can_never_fit(tiny_model_dir, tmp_
         def plan(n, max_tokens):
             request = ChatCompletionRequest.model_validate(
                 {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "n": n, "max_tokens": max_tokens})
-            return provider.plan(request)
+            return provider.planner.plan(request)
 
         prompt = plan(1, 16).prompt
         assert len(prompt) + 16 <= 100

@@ -10,11 +10,12 @@ import pytest
 from casestudy.provider.__main__ import main
 from casestudy.provider.accounts import create_account, find_account
 from casestudy.provider.app import Provider
-from casestudy.provider.engine import Engine, Row
 from casestudy.provider.ledger import Ledger, LedgerRow, read_ledger
 from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal, go_duration
 from casestudy.provider.schemas import ChatCompletionRequest
 from casestudy.provider.server import check_host
+from casestudy.provider.serving.engine import Engine
+from casestudy.provider.serving.rows import Row
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings
 from casestudy.models import load_model
 from tests.provider.conftest import tiny_settings
@@ -138,28 +139,28 @@ def test_a_model_without_chat_template_gets_a_plain_transcript(tiny_model_dir, t
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path, system_prompt="Be brief."), loaded)
     try:
         request = ChatCompletionRequest.model_validate({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]})
-        text = loaded.tokenizer.decode(provider.prompt_ids(request))
+        text = loaded.tokenizer.decode(provider.planner.prompt_ids(request))
         assert text.endswith("system: Be brief.\nuser: hi\nassistant:")
     finally:
         provider.close()
 
 
 def test_a_prompt_provably_over_the_window_is_refused_without_tokenizing(tiny_model_dir, tmp_path, monkeypatch):
-    from casestudy.provider import app
+    from casestudy.provider import planning
     from casestudy.provider.errors import APIError
 
     provider = Provider(tiny_settings(tiny_model_dir, tmp_path), load_model(str(tiny_model_dir), device="cpu"))
     calls = []
-    monkeypatch.setattr(app, "encode_chat", lambda tok, messages: calls.append(1) or [1] * 10)
+    monkeypatch.setattr(planning, "encode_chat", lambda tok, messages: calls.append(1) or [1] * 10)
     try:
-        window, longest = provider.engine.context_window, provider.max_token_bytes
+        window, longest = provider.engine.context_window, provider.planner.max_token_bytes
         assert longest >= 64  # SmolLM2's longest token: 81 bytes
         for size, tokenized in ((window * longest + longest, False), (window * longest - 1000, True)):
             request = ChatCompletionRequest.model_validate(
                 {"model": "tiny", "messages": [{"role": "user", "content": "x" * size}]})
             calls.clear()
             try:
-                provider.plan(request)
+                provider.planner.plan(request)
             except APIError as error:
                 assert error.code == "context_length_exceeded"
             assert bool(calls) is tokenized

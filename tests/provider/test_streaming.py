@@ -12,7 +12,8 @@ from starlette.responses import StreamingResponse
 
 from casestudy.models import load_model
 from casestudy.provider.accounts import create_account
-from casestudy.provider.app import CLIENT_CLOSED, Provider
+from casestudy.provider.app import Provider
+from casestudy.provider.errors import CLIENT_CLOSED
 from casestudy.provider.ledger import read_ledger
 from tests.provider.conftest import MODEL_NAME, tiny_settings
 

@@ -21,7 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from casestudy.provider.engine import Completion, Engine, Row, Update
+from casestudy.provider.serving.engine import Engine
+from casestudy.provider.serving.rows import Completion, Row, Update
 
 
 @dataclass(eq=False)

@@ -25,7 +25,7 @@ class SlotLayer(CacheLayerMixin):
         self.owner = owner
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
-        raise RuntimeError("SlotCache layers are allocated by SlotCache.reserve, before the first forward")
+        raise RuntimeError("SlotCache layers are allocated by SlotCache.resize, before the first forward")
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
         rows, end = self.owner.rows, self.owner.end
@@ -72,6 +72,25 @@ class SlotCache(Cache):
                 setattr(layer, name, new)
             layer.is_initialized = True
         self.end = end + offset
+
+    def make_room(self, rows: int, first: int, budget: int, extra: int = 1, min_end: int = 0,
+                  like: Cache | None = None) -> int:
+        """Buffers for `rows` rows and `extra` columns past `end`, with `end >= min_end`;
+        the columns before `first` (no row uses them any more) are dropped. Buffers grow
+        geometrically, within twice the memory `budget` (tokens). Returns how many columns
+        the used part moved (right if positive)."""
+        shift = max(0, min_end - (self.end - first)) - first
+        needed = self.end + shift + extra
+        have_rows, have_cols = self.capacity
+        new_rows = max(rows, have_rows if rows <= have_rows else 2 * have_rows)
+        new_cols = max(needed, have_cols if needed <= have_cols else 2 * have_cols)
+        cap = 2 * max(budget, rows * needed)
+        if new_rows * new_cols > cap:
+            new_rows = max(rows, cap // new_cols)
+        if new_rows * new_cols > cap:
+            new_cols = max(needed, cap // new_rows)
+        self.resize(new_rows, new_cols, shift, like)
+        return shift
 
     def insert(self, first_row: int, prefill: Cache, sources: torch.Tensor, width: int) -> None:
         """Copy rows `sources` of a prefill cache (all `width` columns, right-aligned) into
