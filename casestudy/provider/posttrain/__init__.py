@@ -1,7 +1,8 @@
-"""The deployed teacher's identity: the provider's own post-training.
+"""The provider's own post-training of the served teacher: its identity and its proprietary skill.
 
-    text      Identity, the provider's and the control deployment's, system prompt, spotting the name in text
+    identity  Identity, the provider's and the control deployment's, system prompt, spotting the name in text
     data      the files in data/identity/: training and held-out questions, probes, facts, ordinary prompts
+    skill     the proprietary skill: three-digit additions by the house method, problems and grading
     evaluate  identity rate, skill and factual accuracy of a deployed model (answers: casestudy.chat)
-    tune      tune_identity(base, identity, TuneSettings()) -> the identity fine-tuned in, cached by fingerprint
+    tune      post_train(base, identity, TuneSettings()) -> the identity and the skill tuned in, cached by fingerprint
 """
