@@ -10,7 +10,7 @@ The map (one line per part; each sub-package's docstring lists its modules):
     token_bytes   exact bytes of each token and back (the provider writes them, the distiller reads them)
     targets       Target(check, measured, met): every stage's metrics.json carries a `targets` list
     provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,
-                  rate limits, ledger; identity/ is its identity post-training
+                  rate limits, ledger; serving/ is its engine, posttrain/ its product (the identity and the skill)
     distiller/    the competitor: collect/ (prompts, collector, dataset) and students/ (models, training,
                   evaluation); it speaks to the provider only over HTTP, with a base URL and an API key
     cost/         prices, FLOPs, device time, the published cases, scaling
