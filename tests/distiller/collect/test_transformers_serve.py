@@ -18,32 +18,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from casestudy.distiller.collect import cli
 from casestudy.distiller.collect.collector import LogprobsWarning, read_manifest
 from casestudy.distiller.collect.dataset import TOPK_FILE, has_topk, read_records, read_topk
 from casestudy.distiller.collect.prompts import Prompt, write_prompts
-from casestudy.models import embedded_model_dir
 
 KEY_ENV = "TRANSFORMERS_SERVE_KEY_FOR_TESTS"  # the server checks no key; the collector sends one
 START_TIMEOUT_S = 120.0
 
 
 @pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A 2-layer, 64-wide random Llama with the embedded tokenizer and chat template: a local path."""
-    out = tmp_path_factory.mktemp("tiny-served-llama")
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+def tiny_model_dir(tiny_llama_dir) -> Path:
+    """The suite's tiny random Llama with the embedded tokenizer and chat template (tests/conftest.py): a local path."""
+    return tiny_llama_dir
 
 
 def free_port() -> int:
