@@ -14,7 +14,7 @@ import pytest
 
 from casestudy.artifacts import file_digest, fingerprint, write_json_atomic
 from casestudy.cost.prices import load_price_table
-from casestudy.distiller.collect.collector import prompts_hash
+from casestudy.distiller.collect.manifest import prompts_hash
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.profiles import notebook_defaults
 from casestudy.provider.settings import ProviderSettings, WatermarkSettings

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from casestudy.distiller.collect.collector import CollectSettings, collect, read_manifest
+from casestudy.distiller.collect.collector import collect
+from casestudy.distiller.collect.manifest import read_manifest
+from casestudy.distiller.collect.settings import CollectSettings
 from casestudy.distiller.collect.prompts import load_prompts, select_prompts
 
 

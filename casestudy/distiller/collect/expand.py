@@ -31,7 +31,8 @@ from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 
 from casestudy.aio import run_sync
-from casestudy.distiller.collect.collector import api_key_from_env, make_client
+from casestudy.distiller.collect.collector import make_client
+from casestudy.distiller.collect.settings import api_key_from_env
 from casestudy.distiller.collect.retry import RetryPolicy, with_retries
 from casestudy.distiller.collect.prompts import Prompt, load_prompts, write_prompts
 

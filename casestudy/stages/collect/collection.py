@@ -7,7 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from casestudy.aio import run_sync
-from casestudy.distiller.collect.collector import CollectSettings, collect_async, is_complete, read_manifest
+from casestudy.distiller.collect.collector import collect_async
+from casestudy.distiller.collect.manifest import is_complete, read_manifest
+from casestudy.distiller.collect.settings import CollectSettings
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.scenario import deployments
 from casestudy.scenario.customers import TrafficSettings, alongside

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from casestudy.distiller.collect.collector import prompts_hash, read_manifest
+from casestudy.distiller.collect.manifest import prompts_hash, read_manifest
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.paths import REPO_ROOT
 from casestudy.scenario import deployments, frozen

@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from casestudy.distiller.collect.collector import CollectError, CollectSettings, LogprobsWarning, collect, read_manifest
+from casestudy.distiller.collect.collector import CollectError, collect
+from casestudy.distiller.collect.logprobs import LogprobsWarning
+from casestudy.distiller.collect.manifest import read_manifest
+from casestudy.distiller.collect.settings import CollectSettings
 from casestudy.distiller.collect.retry import RetryPolicy
 from casestudy.distiller.collect.dataset import RECORD_FIELDS, has_topk, read_records, read_topk, topk_count
 from casestudy.distiller.collect.prompts import Prompt, write_prompts

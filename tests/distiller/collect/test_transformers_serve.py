@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from casestudy.distiller.collect import cli
-from casestudy.distiller.collect.collector import LogprobsWarning, read_manifest
+from casestudy.distiller.collect.logprobs import LogprobsWarning
+from casestudy.distiller.collect.manifest import read_manifest
 from casestudy.distiller.collect.dataset import TOPK_FILE, has_topk, read_records, read_topk
 from casestudy.distiller.collect.prompts import Prompt, write_prompts
 
