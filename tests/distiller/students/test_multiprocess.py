@@ -70,7 +70,7 @@ def write_arm(arm: Path) -> None:
 
 
 def train_args(run: Path, name: str, batch_size: int) -> list[str]:
-    return ["-m", "casestudy.distiller.students.train", "--run", str(run), "--kind", "topk", "--alpha", "0.5",
+    return ["-m", "casestudy.distiller.students", "--run", str(run), "--kind", "topk", "--alpha", "0.5",
             "--shape", "64,2,2,1,128", "--name", name, "--max-steps", "8", "--batch-size", str(batch_size),
             "--grad-accum", "2", "--max-len", "128", "--lr", "1e-2", "--warmup-steps", "2", "--log-every", "1",
             "--seed", "0", "--device", "cpu", "--precision", "fp32"]
