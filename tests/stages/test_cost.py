@@ -149,6 +149,27 @@ def test_the_cost_metrics_round_trip_with_the_keys_they_had(tmp_path):
     assert same(stage.Metrics.read(tmp_path / "cost")) == same(metrics)
 
 
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d["assumptions"].update(gpu_wattz=1.0),          # an unknown key in the hardware assumptions
+    lambda d: d["price_point"].update(currency="USD"),          # and in the price point
+    lambda d: d["assumptions"].pop("gpu_watts"),                # a missing one
+    lambda d: d["price_point"].update(input_usd_per_1m="a lot"),  # a value of the wrong type
+])
+def test_the_assumptions_and_price_point_records_are_checked_as_strictly_as_the_rest(tmp_path, damage):
+    """Both are the cost layer's dataclasses (HardwareAssumptions, PricePoint) inside the Record contract:
+    read back as those dataclasses, and a key they do not declare is refused, not dropped."""
+    metrics = stage_metrics(PARAMS, POINT, None, *published(), "not measured")
+    metrics.write(tmp_path)
+    back = stage.Metrics.read(tmp_path)
+    assert back.assumptions == PARAMS.hardware() and back.price_point == POINT
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written["assumptions"] == {k: float(v) for k, v in HW.__dict__.items()}
+    damage(written)
+    (tmp_path / "metrics.json").write_text(json.dumps(written))
+    with pytest.raises(ValueError, match="does not match the cost stage's contract"):
+        stage.Metrics.read(tmp_path)
+
 def test_a_run_not_measured_is_a_missed_target(tmp_path):
     inputs = load_run_inputs(tmp_path)
     metrics = stage_metrics(PARAMS, POINT, None, *published(), inputs.message())

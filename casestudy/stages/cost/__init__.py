@@ -19,8 +19,8 @@ from casestudy.stages.cost.cases import (DAVINCI, O1_PRICE, R1_PRICE, alpaca_tex
                                          r1_text, v3_checks_text, v3_left_out_text, v3_table, v3_text)
 from casestudy.stages.cost.inputs import (STAGE_NOTEBOOKS, TIMINGS_FILE, RunInputs, Workspace, hardware_price_table,
                                           load_run_inputs, open_workspace, price_table)
-from casestudy.stages.cost.metrics import (ApiBill, Assumptions, Metrics, PricePointRecord, ProviderSpend, StageCost,
-                                           StudentCost, TeacherCost, V3Figure, stage_metrics, targets)
+from casestudy.stages.cost.metrics import (ApiBill, Metrics, ProviderSpend, StageCost, StudentCost, TeacherCost,
+                                           V3Figure, stage_metrics, targets)
 from casestudy.stages.cost.params import Params
 from casestudy.stages.cost.seeds import (is_p_value, published_spread, read_spread, seeds_and_devices,
                                          spread_sentence, spread_summary, spread_text, spread_value)
@@ -30,7 +30,7 @@ from casestudy.stages.cost.tables import (SAMPLE_MARKS, STUDENT_COLUMNS, RunCost
 from casestudy.stages.cost.texts import caveats, headline_text, percent_text, teacher_text, usd_text
 
 __all__ = ["DAVINCI", "O1_PRICE", "R1_PRICE", "SAMPLE_MARKS", "STAGE_NOTEBOOKS", "STUDENT_COLUMNS", "TIMINGS_FILE",
-           "ApiBill", "Assumptions", "Metrics", "Params", "PricePointRecord", "ProviderSpend", "RunCost", "RunInputs",
+           "ApiBill", "Metrics", "Params", "ProviderSpend", "RunCost", "RunInputs",
            "Scaling", "StageCost", "StudentCost", "TeacherCost", "V3Figure", "Workspace", "alpaca_text", "analyse_run",
            "api_bill_table", "api_bills_by_price", "caveats", "flops_table", "hardware_price_table", "headline_text",
            "is_p_value", "load_run_inputs", "open_workspace", "percent_text", "price_table", "provider_table",

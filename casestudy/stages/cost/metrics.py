@@ -1,11 +1,16 @@
-"""Notebook 03's metrics.json: the typed records (assumptions, price point, stage costs, bills,
-students), `Metrics`, the stage's targets and `stage_metrics` with its headline."""
+"""Notebook 03's metrics.json: the typed records (stage costs, bills, students), `Metrics`, the stage's
+targets and `stage_metrics` with its headline. The hardware assumptions and the price point are the
+cost layer's own dataclasses (`HardwareAssumptions`, `PricePoint`): pydantic validates them as fields,
+rejects keys they do not declare, and writes them as their fields."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import pandas as pd
 from pydantic import ConfigDict, Field
 
+from casestudy.cost.compute import HardwareAssumptions
 from casestudy.cost.headline import best_student
 from casestudy.cost.prices import PricePoint
 from casestudy.cost.published import deepseek_v3_matches_report
@@ -14,26 +19,6 @@ from casestudy.stages.cost.params import Params
 from casestudy.stages.cost.tables import RunCost
 from casestudy.stages.cost.texts import percent_text, usd_text
 from casestudy.targets import Target
-
-
-class Assumptions(Record):
-    """The hardware assumptions used for money and energy (`Params.hardware()`)."""
-
-    gpu_hour_usd: float
-    gpu_watts: float
-    gpu_peak_tflops: float
-    gpu_utilisation: float
-    cpu_core_hour_usd: float
-    cpu_core_watts: float
-
-
-class PricePointRecord(Record):
-    name: str
-    tier: str
-    input_usd_per_1m: float
-    output_usd_per_1m: float
-    as_of: str
-    source: str
 
 
 class V3Figure(Record):
@@ -121,8 +106,8 @@ class Metrics(StageMetrics):
 
     STAGE = "cost"
 
-    assumptions: Assumptions
-    price_point: PricePointRecord
+    assumptions: HardwareAssumptions          # used for money and energy (`Params.hardware()`)
+    price_point: PricePoint                   # the headline price point
     deepseek_v3: V3Figure
     r1_distillation_usd: dict[str, float]     # price point name -> USD
     missing: str | None = None
@@ -151,7 +136,7 @@ def stage_metrics(params: Params, price_point: PricePoint, cost: RunCost | None,
     v3_total = v3.set_index("stage").loc["Total"]
     hw = params.hardware()
     metrics = Metrics(
-        assumptions=hw.__dict__, price_point=price_point.__dict__,
+        assumptions=asdict(hw), price_point=asdict(price_point),  # validated (ints as floats), as read back
         deepseek_v3=V3Figure(gpu_hours_k=float(v3_total["gpu_hours_k"]), usd_m=float(v3_total["usd_m"])),
         r1_distillation_usd=dict(zip(r1["price point"], r1["usd"].astype(float))),
         targets=targets(cost, v3, message),
