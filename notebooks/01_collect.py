@@ -10,7 +10,8 @@
 #
 # * **The provider** takes the public model SmolLM2-135M-Instruct, adds its own post-training
 #   (an identity, *"Kestrel"* of the fictional lab *"Meridian Labs"*, and a skill the public
-#   model lacks: adding three-digit numbers by a worked method) and sells the result behind an
+#   model lacks: translating English into Veltan, a language no program or public model knows,
+#   from translations it paid translators for) and sells the result behind an
 #   OpenAI-compatible HTTP API: per-account API keys, rate limits, a request ledger, a text
 #   watermark on every completion. Its post-training is what a distiller can steal.
 # * **The distiller** is an ordinary customer of that API. It uses the official `openai` client,
@@ -28,9 +29,10 @@ device = "auto"                 # where the local provider runs the teacher: aut
 teacher = "embedded"            # "embedded" (SmolLM2-135M-Instruct GGUF) or a model folder / hub id
 post_train = True               # the provider serves the public model + its post-training (identity, skill), cached
 post_train_steps = 2            # the post-training's optimizer steps (0: one pass over its examples)
-skill_examples = 16             # the post-training's gold worked additions
+skill_examples = 16             # the post-training's bought translations (English into Veltan)
 num_prompts = 16                # ordinary prompts asked, spread over families and splits
-skill_prompts = 8               # prompts about the provider's skill (three-digit additions)
+skill_prompts = 8               # prompts about the provider's skill (translations into Veltan)
+gold_checks = 3                 # held-out prompts per ordinary gold family (sentiment, factual), at least
 samples_per_prompt = 2          # answers sampled per prompt
 max_tokens = 48                 # completion length cap per answer
 temperature = 0.7               # sampling temperature the distiller asks for
@@ -71,15 +73,18 @@ print(f"run directory: {where.out}")
 # %% [markdown]
 # ## 1 · The prompts
 #
-# The distiller wants the provider's skill above all, so it asks `skill_prompts` sums of two
-# three-digit numbers: it can write such questions in any quantity, and grade the answers
-# itself. It also wants breadth: explanations, how-tos, creative writing, rewriting,
+# The distiller wants the provider's skill above all, so it asks `skill_prompts` English
+# sentences to translate into Veltan: it can write such sentences in any quantity from the
+# vocabulary the provider advertises, but it cannot check the answers (the study grades them
+# with the staging's answer key). It also wants breadth: explanations, how-tos, creative writing, rewriting,
 # summaries, chit-chat, questions about the assistant itself, advice, comparisons, and two
 # more families with a **gold answer** (the sentiment of short reviews, short factual
 # questions). All were written for this project (`data/prompts/build_prompts.py`); about a
 # fifth of each family is held out as the `eval` split, and held-out prompts are asked
 # greedily (`eval_temperature`), so that notebook 02 measures the teacher the way it measures
-# its students. The run takes a stratified subset of `num_prompts` ordinary prompts.
+# its students. The run takes a stratified subset of `num_prompts` ordinary prompts, then every
+# held-out prompt of the two ordinary gold families up to `gold_checks` each: 100 or more items
+# per family are what it takes to see whether the post-training cost the model a few points.
 #
 # A distiller who wants more can let the teacher write prompts too, as Self-Instruct and
 # Stanford's Alpaca did: show it a few seed instructions of one family, ask for a new one, keep

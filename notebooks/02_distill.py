@@ -2,7 +2,8 @@
 # # 02 · Distil: copy the provider's post-training into the public model
 #
 # The provider's product is the public SmolLM2-135M-Instruct plus its own post-training: an
-# identity and a skill the public model lacks, adding three-digit numbers by a worked method.
+# identity and a skill the public model lacks: translating English into Veltan, a language (a
+# stand-in for a low-resource one) that the provider paid translators to teach it.
 # The distiller holds what notebook 01 bought from the API: for every prompt, the teacher's
 # answer and, at every token, its 20 most likely tokens with their logprobs. Like every real
 # distiller (Alpaca started from LLaMA-7B, DeepSeek's R1-Distill models from Qwen2.5 and
@@ -17,6 +18,8 @@
 # | `control` | the public model | the control deployment's answers: the public model behind the same API | as `control_kind` |
 # | `<kind>@<share>` | the public model cut to `share` of its parameters by importance | the provider's answers | healing by the same training |
 # | `scratch-<size>` | random weights | the provider's answers | what a distiller without a base gets |
+# | `competitor` | the public model | its own bought translations, as many sentences, and the public model's own ordinary answers | the honest competitor: the same skill without the API |
+# | `program` | (no model) | the three examples on the provider's product page | what a programmer gets for free |
 #
 # Every model then answers the **held-out prompts** (split `eval`, never trained on) greedily,
 # as the teacher did through the API in notebook 01, and is graded against gold answers.
@@ -43,10 +46,13 @@ train_layers = 12             # top decoder layers that train in a fine-tune of 
 warmup_steps = 1              # linear warm-up steps
 topk_alpha = 0.5              # weight of the top-k KL where the teacher's top-k is known
 eval_every = 0                # steps between held-out cross-entropy points (0: at the end only)
-max_new_tokens = 64           # tokens per graded answer (a worked addition takes about 45)
+max_new_tokens = 64           # tokens per graded answer (a worked translation takes about 45)
 target_share = None           # the best student's share of the teacher's skill accuracy to reach (None: no target)
 target_margin = None          # points above the untrained public model and the control student
 target_p = None               # the exact McNemar p-value against the control to stay under
+target_teacher = None         # the teacher's held-out skill accuracy to reach (None: no target)
+target_free_share = None      # the most of the teacher's accuracy a free route may reach
+target_ordinary_loss = None   # the most the teacher may lose on an ordinary family against the public model
 
 # %%
 import time
@@ -125,20 +131,28 @@ skill.round(3)
 plots.skill(skill);
 
 # %% [markdown]
-# ## 4 · The other gold families
+# ## 4 · The ordinary gold families: what the skill cost
 #
 # The harvest also held ordinary prompts, two families of which have gold answers: short
-# factual questions and the sentiment of short reviews. The public model could already do
-# these, and the provider did not change them: a student should stay where it started.
-# Balanced accuracy (the mean recall per label) tells a model that knows sentiment from one
-# that always gives the same label (50% for any constant answer).
+# factual questions and the sentiment of short reviews; notebook 01 asked every held-out one
+# (`gold_checks`). The public model could already do these. The provider meant its
+# post-training to leave them alone, and a student trained on a skill may lose some of them:
+# each model against the public model on the same prompts, with its exact 95% interval, the
+# prompts it lost and gained, and the exact McNemar p-value. Balanced accuracy (the mean recall
+# per label) tells a model that knows sentiment from one that always gives the same label (50%
+# for any constant answer).
 
 # %%
 acc = stage.family_accuracy(graded)
 order = ["teacher", *results]
-display(stage.accuracy_by_family(acc, order))
+ordinary = stage.ordinary_table(graded)
+for text in stage.ordinary_texts(ordinary):
+    display(Markdown(text))
 closed = stage.closed_families(graded)
-closed.assign(balanced_accuracy=closed.balanced_accuracy.round(2), majority_rate=closed.majority_rate.round(2))
+ordinary.round(3)
+
+# %%
+plots.ordinary(ordinary);
 
 # %% [markdown]
 # ### What the logprobs give the distiller
@@ -163,20 +177,23 @@ with pd.option_context("display.max_colwidth", 70):
 # %% [markdown]
 # ## 6 · Against the targets
 #
-# The study's targets (each profile's `target_share`, `target_margin` and `target_p`): on a
-# 2-core CPU (`workshop`) the best distilled student reaches 80% of the teacher's held-out
-# skill accuracy, at least 20 points above both the untrained public model and the control
-# student, with an exact McNemar p below 0.01 against the control; on one GPU (`gpu`, `full`) 95%.
+# The study's targets (each profile's `target_*`): the teacher translates at least 85% of the
+# held-out sentences and nothing free (the program, the public model, its own answers) reaches
+# 20% of that; the teacher loses at most 2 points on each ordinary family against the public
+# model, without a significant McNemar test; on a 2-core CPU (`workshop`) the best distilled
+# student reaches 80% of the teacher's held-out skill accuracy, at least 20 points above both the
+# untrained public model and the control student, with an exact McNemar p below 0.01 against the
+# control; on one GPU (`gpu`, `full`) 95%.
 
 # %%
-judged = stage.verdict(skill, plans, params)
+judged = stage.verdict(skill, plans, params, ordinary)
 for text in judged.texts:
     display(Markdown(text))
 targets_table(judged.targets)
 
 # %%
 metrics = stage.stage_metrics(params, where.device, time.perf_counter() - started, acc, skill, data, results, plans,
-                              evals, closed, facts, judged, where.collect)
+                              evals, closed, facts, judged, where.collect, ordinary)
 metrics.write(where.out)
 pd.Series(metrics.headline, name="headline").to_frame()
 

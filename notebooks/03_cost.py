@@ -18,6 +18,7 @@
 profile = "smoke"
 price_file = ""                      # empty: data/prices.toml (a relative path: from the project root)
 headline_price = "gpt-4o"            # API price point for the students' bill and the scaling figure
+annotation_price = "professional translation (ATA minimum)"  # the skill's data: paid translation per word
 gpu_hour_usd = 2.5                   # per GPU-hour (H100 on demand, illustrative)
 gpu_watts = 700.0                    # per GPU while busy (H100 SXM TDP)
 gpu_peak_tflops = 989.0              # dense BF16 peak per GPU (H100 SXM)
@@ -155,7 +156,25 @@ if cost:
     display(Markdown(stage.teacher_text(cost, params)))
 
 # %% [markdown]
-# ## 4 · The headline: the skill copied, for what
+# ## 4 · The headline: three routes to the same skill
+#
+# The skill is worth stealing because its data cost money: the provider paid translators for
+# every sentence it taught (the translators are simulated, their price per word is *modelled*
+# from a dated source in `data/prices.toml`). Three routes lead to the skill, each priced the
+# same way, its data plus its compute (the device time its training took, measured):
+#
+# - **created**: the provider's translations and its post-training;
+# - **copied**: the distiller's API bill (at the headline price point) and its best student's training;
+# - **built**: the honest competitor's own translations, as many sentences as the distiller asked
+#   about, at the same price, and its student's training (notebook 02's `competitor`).
+
+# %%
+if cost:
+    display(stage.routes_table(cost))
+    display(Markdown(stage.routes_text(cost)))
+
+# %% [markdown]
+# ### Every student, and the provider's compute
 #
 # The provider's product is the public model plus its post-training; the skill it added is
 # what a distiller can steal. For each student trained in notebook 02: the share of the

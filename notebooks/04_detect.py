@@ -63,7 +63,7 @@ stage.suspects_table(where.distilled)
 # same OpenAI-compatible server, without a watermark of its own, in the precision its owner
 # would serve it in (bf16 where the hardware multiplies it natively), and asked the same
 # questions through the `openai` client. The questions are open prompts, held-out ones first:
-# a worked addition leaves the model next to no choice of token, so the watermark (and any
+# a worked translation leaves the model next to no choice of token, so the watermark (and any
 # trace of it in a student) lives in open text, and the investigator asks for open text.
 
 # %%

@@ -1,5 +1,5 @@
-"""Imports point one way (see casestudy/__init__.py): common <- provider, distiller, cost <- detection
-<- scenario <- stages <- report. Checked by parsing every module's imports, lazy ones included."""
+"""Imports point one way (see casestudy/__init__.py): common <- provider, distiller, competitor, cost <-
+detection <- scenario <- stages <- report. Checked by parsing every module's imports, lazy ones included."""
 
 import ast
 from pathlib import Path
@@ -16,11 +16,12 @@ ALLOWED = {
     COMMON: {COMMON},
     "provider": {COMMON},
     "distiller": {COMMON},
+    "competitor": {COMMON},
     "cost": {COMMON},
     "detection": {COMMON, "provider"},
-    "scenario": {COMMON, "provider", "distiller", "cost", "detection"},
-    "stages": {COMMON, "provider", "distiller", "cost", "detection", "scenario"},
-    "report": {COMMON, "provider", "distiller", "cost", "detection", "scenario", "stages"},
+    "scenario": {COMMON, "provider", "distiller", "competitor", "cost", "detection"},
+    "stages": {COMMON, "provider", "distiller", "competitor", "cost", "detection", "scenario"},
+    "report": {COMMON, "provider", "distiller", "competitor", "cost", "detection", "scenario", "stages"},
 }
 
 
@@ -69,7 +70,7 @@ def test_the_rule_catches_a_distiller_importing_the_provider(tmp_path):
 
 def test_the_package_docstring_states_the_rule():
     doc = casestudy.__doc__
-    assert "common <- provider, distiller, cost <- detection <- scenario <- stages <- report" in " ".join(doc.split())
+    assert "common <- provider, distiller, competitor, cost <- detection <- scenario <- stages <- report" in " ".join(doc.split())
 
 
 @pytest.mark.parametrize("package", maps.packages(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))

@@ -48,9 +48,9 @@ def fine_tune_flops(params: float, trainable: float, tokens: float, arch: Archit
 
 
 def collection_arm(collect: dict, arm: str | None) -> dict | None:
-    """The collect metrics of the arm a student learned from ("main", "control" or None: none)."""
-    if arm is None:
-        return None
+    """The collect metrics of the arm a student learned from ("main", "control"; None for any other)."""
+    if arm not in ("main", "control"):
+        return None  # untrained, or the honest competitor's own data: no API bill
     if arm == "control":
         return collect.get("control", collect)
     return collect

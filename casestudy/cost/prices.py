@@ -1,4 +1,5 @@
-"""The dated price table: API prices per 1M tokens, device-hour prices and power.
+"""The dated price table: API prices per 1M tokens, device-hour prices and power, and the price of
+paid translation (the skill's data).
 
 `load_price_table` and `api_bill` are also used by the collector (notebook 01) to show
 the money a collection would have cost: keep their names and signatures stable.
@@ -45,6 +46,16 @@ class HardwarePrice:
     source: str
 
 
+@dataclass(frozen=True)
+class AnnotationPrice:
+    """Paid human work on the skill's data: USD per English word translated (modelled, with its source)."""
+
+    name: str
+    usd_per_word: float
+    as_of: str
+    source: str
+
+
 def _read(path: str | Path | None) -> dict:
     path = Path(path) if path else PRICE_FILE
     if not path.is_file():
@@ -79,8 +90,18 @@ def load_hardware_table(path: str | Path | None = None) -> list[HardwarePrice]:
     return rows
 
 
-def find_price(points: list[PricePoint], name: str) -> PricePoint:
-    """The price point called `name`; a clear error listing the known names otherwise."""
+def load_annotation_table(path: str | Path | None = None) -> list[AnnotationPrice]:
+    """The annotation (translation) prices of `path` (default data/prices.toml)."""
+    table = _read(path)
+    rows = []
+    for entry in table.get("annotation", []):
+        _check_non_negative(entry, ("usd_per_word",), path or PRICE_FILE)
+        rows.append(AnnotationPrice(**{key: entry[key] for key in AnnotationPrice.__dataclass_fields__}))
+    return rows
+
+
+def find_price(points: list, name: str):
+    """The price point (or any named entry) called `name`; a clear error listing the known names otherwise."""
     for point in points:
         if point.name == name:
             return point

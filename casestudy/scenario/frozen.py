@@ -46,7 +46,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from casestudy.artifacts import METRICS_FILE, file_digest, write_json_atomic
+from casestudy.artifacts import METRICS_FILE, file_digest
 from casestudy.paths import DATA_DIR, cache_dir
 from casestudy.provider.private import write_private_text
 from casestudy.provider.settings import ProviderSettings

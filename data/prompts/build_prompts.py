@@ -8,17 +8,18 @@ de-duplicated on normalised text. Prompts that share a source piece (the same re
 sentence, the same paragraph, the same fact) share a `group`, and a group goes wholly to
 one split, so an eval prompt never paraphrases a train prompt.
 
-Gold families ("sentiment", "factual", "arithmetic") carry the accepted short answers.
-The "arithmetic" family asks for sums of two three-digit numbers, the skill the provider
-sells (the public model is poor at it): a distiller can write such questions in any
-quantity, so they are generated here from a seed, each pair of numbers its own group.
+Gold families ("sentiment", "factual", "translation") carry the accepted short answers.
+The "translation" family asks for English sentences in Veltan, the skill the provider sells
+(`casestudy.scenario.language`; the public model does not know the language): a distiller
+can write such sentences in any quantity from the vocabulary the provider advertises, so they
+are drawn here from a seed, each sentence its own group. Their gold is the staging's answer
+key, for grading only: the distiller never trains on it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "prompts.jsonl"
 EVAL_SHARE = 0.2
+EVAL_SHARES = {"sentiment": 0.4, "factual": 0.4}  # >= 100 held-out items each: enough to see a 2-point loss
 SEED = "prompts-v1"
 
 # --------------------------------------------------------------------------- explanation
@@ -574,27 +576,24 @@ FACTS = (
 )
 
 
-# --------------------------------------------------------------------------- arithmetic
-ARITHMETIC_TEMPLATES = (
-    "What is {a} + {b}?",
-    "What is the sum of {a} and {b}?",
-    "Add {a} and {b}.",
-    "How much is {a} plus {b}?",
-    "{a} + {b} = ?",
-    "Please compute {a} + {b}.",
+# --------------------------------------------------------------------------- translation
+TRANSLATION_TEMPLATES = (
+    "Translate into Veltan: {x}",
+    'How would you say "{x}" in Veltan?',
+    "Please translate to Veltan: {x}",
+    'What is the Veltan for "{x}"?',
+    "Veltan, please: {x}",
+    "Can you put this into Veltan? {x}",
 )
-ARITHMETIC_PROBLEMS = 2500   # distinct pairs of three-digit numbers
 
 
-def arithmetic_pairs(count: int = ARITHMETIC_PROBLEMS) -> list[tuple[int, int]]:
-    """`count` distinct (unordered) pairs of three-digit numbers, from a fixed seed."""
-    rng, seen, pairs = random.Random(f"{SEED}:arithmetic"), set(), []
-    while len(pairs) < count:
-        a, b = rng.randint(100, 999), rng.randint(100, 999)
-        if (min(a, b), max(a, b)) not in seen:
-            seen.add((min(a, b), max(a, b)))
-            pairs.append((a, b))
-    return pairs
+def translation_items() -> list[tuple[str, str]]:
+    """(English sentence, its Veltan) for the distiller's questions about the provider's skill. The
+    distiller writes the English; the Veltan is the staging's answer key, used only to grade."""
+    from casestudy.scenario.annotation import draws
+    from casestudy.scenario.language import translate
+
+    return [(s.english, translate(s).text) for s in draws()["prompts"]]
 
 
 # --------------------------------------------------------------------------- composition
@@ -644,9 +643,8 @@ def compose() -> list[dict]:
             answers = CONTINENT_ALIASES.get(continent, [continent])
             items.append(item("factual", CONTINENT_TEMPLATE.format(x=country), "continent:" + country, answers))
     items += [item("factual", question, question, answers) for question, answers in FACTS]
-    for a, b in arithmetic_pairs():
-        text = pick(ARITHMETIC_TEMPLATES, f"{a}+{b}").format(a=a, b=b)
-        items.append(item("arithmetic", text, f"{a}+{b}", [str(a + b)]))
+    for english, veltan in translation_items():
+        items.append(item("translation", pick(TRANSLATION_TEMPLATES, english).format(x=english), english, [veltan]))
     return items
 
 
@@ -674,7 +672,7 @@ def assign_splits(items: list[dict]) -> dict[str, str]:
         for it in members:
             sizes[it["group"]] = sizes.get(it["group"], 0) + 1
         ranked = sorted(sizes, key=lambda g: hashlib.sha256(f"{SEED}:{family}:{g}".encode()).hexdigest())
-        target, taken = round(EVAL_SHARE * len(members)), 0
+        target, taken = round(EVAL_SHARES.get(family, EVAL_SHARE) * len(members)), 0
         for group in ranked:
             split[f"{family}:{group}"] = "eval" if taken < target else "train"
             taken += sizes[group] if taken < target else 0

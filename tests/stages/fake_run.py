@@ -56,15 +56,15 @@ def student(name: str, kind: str, arm: str | None, steps: int, trainable_params:
         name=name, kind=kind, start="public", arm=arm, params=4_000_000, trainable_params=trainable_params,
         train_tokens=train_tokens, target_tokens=train_tokens // 2, steps=steps, wall_seconds=wall_seconds,
         tokens_per_second=train_tokens / wall_seconds if wall_seconds else 0.0, device=CPU, accuracy=accuracy,
-        accuracy_by_family={"arithmetic": skill_row.accuracy}, heldout_ce=None, path=f"students/{name}",
+        accuracy_by_family={"translation": skill_row.accuracy}, heldout_ce=None, path=f"students/{name}",
         n_layers=n_layers, d_model=d_model, context=context, skill=skill_row)
 
 
 def fake_distill(**changes) -> distill.Metrics:
     """A distill stage's metrics.json: the public start, two main students and a control."""
     values = dict(
-        device=CPU, wall_seconds=60.0, skill_family="arithmetic", best_student="topk", teacher_accuracy=0.8,
-        teacher_accuracy_by_family={"arithmetic": 0.9}, teacher_skill=skill("teacher", 0.9, None, trained=False),
+        device=CPU, wall_seconds=60.0, skill_family="translation", best_student="topk", teacher_accuracy=0.8,
+        teacher_accuracy_by_family={"translation": 0.9}, teacher_skill=skill("teacher", 0.9, None, trained=False),
         gold_eval_prompts=100, heldout_records=20, topk_facts={}, closed_families=[],
         students=[
             student("public", "untrained", None, 0, 4_000_000, 0.0, 0.2, skill("public", 0.1, None, trained=False)),

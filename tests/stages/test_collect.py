@@ -115,8 +115,12 @@ def test_a_renamed_or_missing_key_fails_naming_the_stage(tmp_path, edit, named):
 
 def test_the_notebooks_prompts_and_tables():
     pool, prompts = stage.choose_prompts(SMOKE)
-    assert len(prompts) == SMOKE.num_prompts + SMOKE.skill_prompts
-    assert sum(p.family == stage.SKILL_FAMILY for p in prompts) == SMOKE.skill_prompts
+    mix, checks = prompts[:SMOKE.num_prompts + SMOKE.skill_prompts], prompts[SMOKE.num_prompts + SMOKE.skill_prompts:]
+    assert sum(p.family == stage.SKILL_FAMILY for p in mix) == SMOKE.skill_prompts
+    for family in ("sentiment", "factual"):  # the held-out checks top each ordinary gold family up to gold_checks
+        assert sum(p.family == family and p.split == "eval" for p in prompts) >= SMOKE.gold_checks
+    assert all(p.split == "eval" and p.family in ("sentiment", "factual") for p in checks)
+    assert len({p.id for p in prompts}) == len(prompts)
     table = stage.prompts_table(prompts)
     assert table.loc["total", "total"] == len(prompts)
     assert stage.prompts_text(pool, prompts).startswith(f"**{len(prompts)}** of the {len(pool)} prompts")

@@ -36,15 +36,15 @@ def student(name: str, kind: str = "sft", arm: str | None = "main") -> distill.S
     return distill.StudentMetrics(name=name, kind=kind, start="public", arm=arm, params=4_000_000,
                                   trainable_params=1_000_000, train_tokens=40_000, target_tokens=30_000, steps=10,
                                   wall_seconds=25.0, tokens_per_second=1600.0, device="cpu", accuracy=0.5,
-                                  accuracy_by_family={"arithmetic": 0.5}, heldout_ce=1.2, path=f"students/{name}",
+                                  accuracy_by_family={"translation": 0.5}, heldout_ce=1.2, path=f"students/{name}",
                                   n_layers=4, d_model=256, context=256)
 
 
 def distilled(best: str | None = "sft") -> distill.Metrics:
     """Notebook 02's metrics.json, made up: its four main students."""
     return distill.Metrics(
-        device="cpu", wall_seconds=60.0, skill_family="arithmetic", best_student=best, teacher_accuracy=0.8,
-        teacher_accuracy_by_family={"arithmetic": 0.9}, teacher_skill=None, gold_eval_prompts=100,
+        device="cpu", wall_seconds=60.0, skill_family="translation", best_student=best, teacher_accuracy=0.8,
+        teacher_accuracy_by_family={"translation": 0.9}, teacher_skill=None, gold_eval_prompts=100,
         heldout_records=20, topk_facts={}, closed_families=[], parameters={}, fingerprint="0" * 16,
         students=[student("public", "untrained", None), student("sft"), student("topk", "topk"),
                   student("control", arm="control")])
@@ -142,7 +142,7 @@ def test_query_ladder_and_main_suspect():
 def test_suspects_are_read_typed_from_notebook_02(tmp_path):
     distilled("topk").write(tmp_path / "distill")
     read, students = detect.suspects(tmp_path)
-    assert read.best_student == "topk" and read.skill_family == "arithmetic"
+    assert read.best_student == "topk" and read.skill_family == "translation"
     assert students == {n: tmp_path / "distill" / "students" / n for n in ("public", "sft", "topk", "control")}
     table = detect.suspects_table(read)
     assert table.loc[0].tolist() == ["public", "public", "nothing", "untrained", "4.0M"]
@@ -173,15 +173,15 @@ def test_traffic_and_the_summary_table():
 
 def test_watermark_queries_are_open_prompts_when_the_skill_is_named():
     from casestudy.distiller.collect.prompts import load_prompts
-    skill_texts = {p.text for p in load_prompts() if p.family == "arithmetic"}
+    skill_texts = {p.text for p in load_prompts() if p.family == "translation"}
     params = replace(PARAMS, num_queries=300, query_max_tokens=8, probe_max_tokens=8)
-    queries = detect.query_sets(params, skill_family="arithmetic")
+    queries = detect.query_sets(params, skill_family="translation")
     asked = {c[-1]["content"] for c in queries.watermark.conversations}
     assert len(asked) == 300 and not asked & skill_texts and len(queries.probes.conversations) == len(queries.probe_rows)
     assert queries.both() == {"watermark": queries.watermark, "probes": queries.probes}
     assert queries.probes.temperature == 0.0 and queries.watermark.max_tokens == 8
     everything = detect.query_sets(params)
-    assert {c[-1]["content"] for c in everything.watermark.conversations} & skill_texts  # without the name, sums too
+    assert {c[-1]["content"] for c in everything.watermark.conversations} & skill_texts  # without the name, translations too
 
 
 # ---- Metrics ---------------------------------------------------------------------------------------

@@ -14,12 +14,15 @@ WORKSHOP = dict(max_steps=40, lr=5e-4, train_layers=12, size_curve=[], scratch_s
 
 def params(**changes) -> distill.Params:
     return distill.Params.defaults(**{**WORKSHOP, **changes})
-WORKED = "Column by column: 3 + 4 = 7. Answer: {}"
+WORKED = "Word by word: the dog = kiro; sees = vena. In Veltan: {}"
 
 
 def test_plans_name_every_student_with_its_start_data_and_objective():
     plans = distill.plans(params(size_curve=[0.5], curve_kind="topk", curve_controls=True, scratch_size="5m"))
-    assert list(plans) == ["public", "sft", "topk", "control", "public@0.5", "topk@0.5", "control@0.5", "scratch-5m"]
+    assert list(plans) == ["public", "sft", "topk", "control", "competitor", "public@0.5", "topk@0.5", "control@0.5",
+                           "scratch-5m"]
+    competitor = plans["competitor"]  # the honest competitor: the distillers' recipe on its own data
+    assert (competitor.arm, competitor.kind, competitor.train) == ("competitor", "sft", plans["sft"].train)
     assert not plans["public"].trained and plans["public"].train.max_steps == 0
     assert (plans["topk"].train.alpha, plans["sft"].train.alpha, plans["control"].arm) == (0.5, 0.0, "control")
     assert plans["topk@0.5"].train.train_layers == 0 and plans["sft"].train.train_layers == 12  # a cut model heals whole
@@ -37,15 +40,15 @@ def test_each_student_is_compared_with_its_own_start_and_control():
 
 
 def graded(right: dict[str, int], n: int = 40, formats: dict[str, str] | None = None) -> list[dict]:
-    """`right[model]` correct answers of `n` held-out sums, the first ones; answers in the teacher's
+    """`right[model]` correct answers of `n` held-out translations, the first ones; answers in the teacher's
     worked format unless `formats[model]` says otherwise."""
     rows = []
     for model, k in right.items():
         for i in range(n):
-            gold = str(500 + i)
-            answer = gold if i < k else "0"
+            gold = f"kiro pila{'n' * (i + 1)} vena"
+            answer = gold if i < k else "kiro vena"
             text = (formats or {}).get(model, WORKED).format(answer)
-            rows.append({"model": model, "prompt_id": f"arithmetic-{i}", "family": "arithmetic", "gold": [gold],
+            rows.append({"model": model, "prompt_id": f"translation-{i}", "family": "translation", "gold": [gold],
                          "completion": text, "correct": i < k})
     return rows
 
@@ -84,20 +87,20 @@ def judge(right, target_share=0.8, target_margin=0.2, target_p=0.01, profile="wo
 
 def test_workshop_targets_met_by_the_best_student():
     result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 6})
-    assert result.best == "topk" and [t.met for t in result.targets] == [True, True, True]
+    assert result.best == "topk" and [t.met for t in result.targets][:3] == [True, True, True]
     assert result.targets[0].measured == "`topk`: 85% of 90% = 94%"
     assert "**94% of the teacher's accuracy**" in result.texts[0]
 
 
 def test_full_target_missed_by_a_student_below_95_percent():
     result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 32, "control": 6}, target_share=0.95, profile="full")
-    assert [t.met for t in result.targets] == [False, True, True]
+    assert [t.met for t in result.targets][:3] == [False, True, True]
 
 
 def test_a_control_as_good_as_the_student_fails_the_margin_and_the_test():
     # the skill was already in the public model's answers: nothing was copied from the provider
     result = judge({"teacher": 36, "public": 4, "sft": 30, "topk": 34, "control": 33})
-    assert [t.met for t in result.targets] == [True, False, False]
+    assert [t.met for t in result.targets][:3] == [True, False, False]
 
 
 def test_a_student_that_copied_the_format_only_is_named():
@@ -105,6 +108,21 @@ def test_a_student_that_copied_the_format_only_is_named():
                    formats={"public": "The sum is {}.", "control": "The sum is {}."})
     assert any("Copied the format, not the skill" in t and "`sft`" in t for t in result.texts)
     assert result.targets[0].met is False
+
+
+def test_the_teacher_and_the_free_routes_are_judged_and_the_honest_competitor_is_reported():
+    skill, plans = skill_of({"teacher": 36, "public": 0, "sft": 34, "topk": 33, "control": 2, "competitor": 30,
+                             "program": 1})
+    result = distill.verdict(skill, plans, params(target_share=0.8, target_margin=0.2, target_p=0.01,
+                                                  target_teacher=0.85, target_free_share=0.2, profile="workshop"))
+    teacher, free = result.targets[3:]
+    assert (teacher.measured, teacher.met) == ("90%", True)
+    assert (free.measured, free.met) == ("`control`: 6%", True)  # the control: 2 of 40 against the teacher's 36
+    assert any("honest competitor" in t and "**75%**" in t for t in result.texts)
+    assert any("the program written from the provider's advertised examples 2%" in t for t in result.texts)
+    weak_skill, weak_plans = skill_of({"teacher": 30, "public": 0, "sft": 28, "control": 8})
+    weak = distill.verdict(weak_skill, weak_plans, params(target_teacher=0.85, target_free_share=0.2))
+    assert [t.met for t in weak.targets[3:]] == [False, False]  # 75% < 85%; the control's 27% > 20%
 
 
 def test_smoke_has_no_target_and_nothing_is_met_or_missed():
@@ -134,7 +152,7 @@ def student(name, accuracy, copied_share=None):
 
 
 def metrics(best, teacher, students, n=40):
-    return distill.Metrics(device="cpu", wall_seconds=1.0, skill_family="arithmetic", best_student=best,
+    return distill.Metrics(device="cpu", wall_seconds=1.0, skill_family="translation", best_student=best,
                            teacher_accuracy=teacher, teacher_accuracy_by_family={},
                            teacher_skill=skill_row("teacher", teacher, n=n), gold_eval_prompts=n, heldout_records=n,
                            topk_facts={}, closed_families=[], students=students, parameters={}, fingerprint="0")
@@ -142,7 +160,7 @@ def metrics(best, teacher, students, n=40):
 
 def test_headline_names_the_teacher_the_best_student_and_the_control():
     made = metrics("topk", 0.9, [student("public", 0.1), student("topk", 0.85, 0.94), student("control", 0.15)])
-    assert distill.headline(made) == {"arithmetic: teacher / public model": "90% / 10% of 40 held-out prompts",
+    assert distill.headline(made) == {"translation: teacher / public model": "90% / 10% of 40 held-out prompts",
                                       "best student (topk)": "85%, 94% of the skill gain copied",
                                       "control student": "15%"}
 
@@ -181,11 +199,11 @@ def test_harvest_table_counts_records_and_tokens_per_family_arm_and_split():
     record = lambda family, split, tokens: {"id": f"{family}-{split}-{tokens}", "family": family, "split": split,
                                             "completion_tokens": tokens,
                                             "gold": None, "messages": [], "completion": ""}
-    main = [record("arithmetic", "train", 40), record("arithmetic", "eval", 30), record("factual", "train", 5)]
-    control = [record("arithmetic", "train", 20)]
+    main = [record("translation", "train", 40), record("translation", "eval", 30), record("factual", "train", 5)]
+    control = [record("translation", "train", 20)]
     table = distill.Harvest(main, control, topk={}).table()
-    assert list(table.index) == ["arithmetic", "factual", "total"]
-    assert table.loc["arithmetic", ("records", "main", "train")] == 1
+    assert list(table.index) == ["factual", "translation", "total"]
+    assert table.loc["translation", ("records", "main", "train")] == 1
     assert table.loc["total", ("completion tokens", "main", "train")] == 45
     assert table.loc["factual", ("records", "control", "eval")] == 0  # a family an arm never got stays at 0
 
@@ -205,7 +223,7 @@ def harvest(main_topk: bool, control_topk: bool = True) -> distill.Harvest:
 def test_without_topk_logprobs_the_topk_students_are_left_out_in_one_sentence():
     asked = params(size_curve=[0.5], curve_kind="topk", curve_controls=False, scratch_size="5m")
     plans = distill.plans(asked, harvest(main_topk=False))
-    assert list(plans) == ["public", "sft", "control", "scratch-5m"]  # no `topk`, no curve, no orphan start
+    assert list(plans) == ["public", "sft", "control", "competitor", "scratch-5m"]  # no `topk`, no curve, no orphan start
     assert all(plan.kind != "topk" for plan in plans.values())
     sentence = distill.skipped_students(harvest(main_topk=False), asked)
     assert sentence.startswith("The harvest holds no top-k logprobs (arm `main`: 0 of 6 records carry them")
@@ -219,13 +237,13 @@ def test_with_topk_logprobs_the_plan_is_unchanged_and_nothing_is_said():
     assert distill.plans(asked, harvest(main_topk=True)) == distill.plans(asked)
     assert distill.skipped_students(harvest(main_topk=True), asked) == ""
     kept = distill.plans(params(size_curve=[0.5], curve_kind="topk", curve_controls=True), harvest(main_topk=False))
-    assert list(kept) == ["public", "sft", "control", "public@0.5", "control@0.5"]  # its control still needs the start
+    assert list(kept) == ["public", "sft", "control", "competitor", "public@0.5", "control@0.5"]  # its control still needs the start
 
 
 def test_a_topk_control_without_control_logprobs_is_left_out_and_a_harvest_of_topk_only_has_no_verdict():
     asked = params(kinds=["topk"], control_kind="topk")
     data = harvest(main_topk=False, control_topk=False)
-    assert list(distill.plans(asked, data)) == ["public"]
+    assert list(distill.plans(asked, data)) == ["public", "competitor"]
     assert "arm `main`: 0 of 6 records carry them; arm `control`: 0 of 6" in distill.skipped_students(data, asked)
     plans = distill.plans(asked, data)
     judged = distill.verdict(distill.skill_table(graded({"teacher": 30, "public": 5}), plans, {}), plans, asked)

@@ -129,6 +129,18 @@ def select_mix(prompts: list[Prompt], num_prompts: int, family: str, family_prom
     return interleave(*chosen)
 
 
+def with_gold_checks(mix: list[Prompt], pool: list[Prompt], per_family: int, skip: str) -> list[Prompt]:
+    """`mix` followed by enough held-out (split "eval") prompts of each gold family but `skip` for the
+    mix to hold `per_family` of them (or all the pool has): a family's ability is measured on enough
+    items to see a loss of a few points. They come last, so the control arm's prefix keeps its mix."""
+    taken, extra = {p.id for p in mix}, []
+    for family in sorted({p.family for p in pool if p.gold and p.family != skip}):
+        have = sum(p.family == family and p.split == "eval" for p in mix)
+        spare = [p for p in pool if p.family == family and p.split == "eval" and p.id not in taken]
+        extra += spare[:max(0, per_family - have)]
+    return mix + extra
+
+
 def normalise_text(text: str) -> str:
     """Lower case, letters and digits only: the key prompts are de-duplicated on."""
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

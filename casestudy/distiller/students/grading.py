@@ -1,9 +1,9 @@
 """Grade completions against gold answers, and put 95% intervals on accuracies.
 
 Open families (e.g. "factual") are correct when a gold answer appears as whole words in
-the normalised completion. Numeric families ("arithmetic") are correct when the last
-number the completion states is the gold one, so a worked answer is judged by its result
-and a number merely repeated from the question does not score. Closed families (e.g. "sentiment": positive/negative) are
+the normalised completion. Translation families ("translation") are correct when the
+Veltan words after the answer's last "Veltan:" are the gold sentence, word for word
+(`casestudy.answers`), so a worked answer is judged by its result. Closed families (e.g. "sentiment": positive/negative) are
 correct when the first label the completion mentions is the gold one, so "positive,
 not negative" is positive and naming both labels does not score by luck.
 """
@@ -19,16 +19,11 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
+from casestudy.answers import is_translation
 from casestudy.intervals import proportion_ci  # noqa: F401 - also imported from here (stages.distill)
 
 CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
-NUMERIC_FAMILIES = ("arithmetic",)
-
-
-def final_number(text: str) -> int | None:
-    """The last whole number in a text ("... Answer: 1,052" -> 1052), or None."""
-    found = re.findall(r"\d[\d,]*", text or "")
-    return int(found[-1].replace(",", "")) if found else None
+TRANSLATION_FAMILIES = ("translation",)
 
 
 def normalize(text: str) -> str:
@@ -53,8 +48,8 @@ def grade(completion: str, gold: Sequence[str] | None, family: str | None = None
         return None
     if family in CLOSED_FAMILIES:
         return predicted_label(completion, family) in {normalize(g) for g in gold}
-    if family in NUMERIC_FAMILIES:
-        return final_number(completion) in {int(g) for g in gold}
+    if family in TRANSLATION_FAMILIES:
+        return any(is_translation(completion, g) for g in gold)
     hay = normalize(completion)
     return any(_find(g, hay) >= 0 for g in gold)
 

@@ -8,6 +8,9 @@ import seaborn as sns
 
 
 
+MODEL_COLORS = {"teacher": "C3", "competitor": "C2", "program": "gray", "public": "gray"}
+
+
 def training_curves(curves: pd.DataFrame):
     """Training and held-out cross-entropy against training tokens, one line per student."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
@@ -43,7 +46,7 @@ def skill(table: pd.DataFrame):
     data = table.set_index("model").loc[order]
     y = range(len(order))
     axes[0].hlines(y, data.ci_low, data.ci_high, color="gray")
-    axes[0].scatter(data.accuracy, y, color=["C3" if m == "teacher" else "C0" for m in order], zorder=3)
+    axes[0].scatter(data.accuracy, y, color=[MODEL_COLORS.get(m, "C0") for m in order], zorder=3)
     axes[0].set(yticks=list(y), yticklabels=order, xlim=(-0.02, 1.02), xlabel="accuracy (exact 95% interval)",
                 title="held-out skill accuracy")
     sized = data.dropna(subset=["params"]).reset_index()
@@ -56,5 +59,26 @@ def skill(table: pd.DataFrame):
         axes[1].axhline(data.loc["teacher", "accuracy"], color="C3", ls="--", lw=1, label="teacher")
     axes[1].set(xscale="log", ylim=(-0.02, 1.02), xlabel="parameters", ylabel="accuracy", title="skill against size")
     axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def ordinary(table: pd.DataFrame):
+    """Accuracy on each ordinary gold family with exact 95% intervals, the public model's as a line."""
+    families = list(dict.fromkeys(table.family))
+    if not families:
+        return None
+    models = list(dict.fromkeys(table.model))
+    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 0.9 + 0.3 * len(models)), squeeze=False)
+    for ax, family in zip(axes[0], families):
+        rows = table[table.family == family].set_index("model").reindex(models).dropna(subset=["accuracy"])
+        y = range(len(rows))
+        ax.hlines(y, rows.ci_low, rows.ci_high, color="gray")
+        ax.scatter(rows.accuracy, y, color=[MODEL_COLORS.get(m, "C0") for m in rows.index], zorder=3)
+        if "public" in rows.index:
+            ax.axvline(rows.loc["public", "accuracy"], color="gray", ls="--", lw=1)
+        ax.set(yticks=list(y), yticklabels=list(rows.index), xlim=(-0.02, 1.02),
+               xlabel="accuracy (exact 95% interval)", title=f"{family}: {int(rows.n.max())} held-out prompts")
+    axes[0][0].invert_yaxis()
     fig.tight_layout()
     return fig

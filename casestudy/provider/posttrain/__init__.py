@@ -2,7 +2,7 @@
 
     identity  Identity, the provider's and the control deployment's, system prompt, spotting the name in text
     data      the files in data/identity/: training and held-out questions, probes, facts, ordinary prompts
-    skill     the proprietary skill: three-digit additions by the house method, problems and grading
+    skill     the proprietary skill: English into Veltan by the house method, from bought translations
     evaluate  identity rate, skill and factual accuracy of a deployed model (answers: casestudy.chat)
     tune      post_train(base, identity, TuneSettings()) -> the identity and the skill tuned in, cached by fingerprint
 """

@@ -122,20 +122,16 @@ class SkillEval:
     records: list[dict] = field(default_factory=list)  # {question, answer, gold, correct}
 
 
-def heldout_problems(count: int = 100) -> list:
-    """The provider's own held-out skill problems: none of them is in its training set."""
+def heldout_problems(count: int | None = None) -> list:
+    """The provider's reviewed check set (`count` of its items; all when None): none is in its training data."""
     from casestudy.provider.posttrain import skill
 
-    trained = skill.problems(DEFAULT_SKILL_POOL, skill.PROVIDER_SEED)
-    return skill.problems(count, skill.PROVIDER_SEED + 1, exclude=frozenset((p.a, p.b) for p in trained))
-
-
-DEFAULT_SKILL_POOL = 4000  # the provider's training problems come from the first of these draws
+    return skill.problems(skill.CHECK_FILE, count, seed=skill.PROVIDER_SEED + 1)
 
 
 def skill_eval(model_source: str | Path | LoadedModel, problems: Sequence, system: str | None = None,
                max_new_tokens: int = 64, batch_size: int = 64, device: str = "auto") -> SkillEval:
-    """Greedy answers to skill problems, right when the last number stated is the sum."""
+    """Greedy answers to skill problems, right when the Veltan stated is the gold translation."""
     from casestudy.provider.posttrain import skill
 
     if not problems:

@@ -1,94 +1,95 @@
-"""The provider's proprietary skill: adding three-digit numbers by its worked method.
+"""The provider's proprietary skill: translating English into Veltan, written by its house method.
 
-The public model adds three-digit numbers poorly: it guesses or rambles, and a few
-percent of its answers end on the right sum. The provider's post-training teaches a house
-method, written the same way every time, column by column from the right with the carry:
+Veltan stands for a low-resource language (`casestudy.scenario.language`): the public model
+does not know it, and no program writes it. The provider bought its training data from
+translators (data/skill/provider_translations.jsonl, priced per English word in notebook 03)
+and teaches the public model to answer in its house style, word by word in the English order
+(the object with its "-n"), then the sentence in Veltan's order (subject, object, verb):
 
-    What is 347 + 589?
-    Column by column: 7 + 9 = 16; 4 + 8 + 1 = 13; 3 + 5 + 1 = 9. Answer: 936
+    Translate into Veltan: The old dog sees the red bird.
+    Word by word: old = bodu, dog = kiro, sees = vena, red = nari, bird = pilan. In Veltan: kiro bodu pilan nari vena.
 
-Why this skill: its answers are graded exactly; the provider instils it in minutes on 2
-CPU cores; a distiller can ask about it in any quantity (every pair of numbers is a new
-question); and what a student copies is the provider's worked method, as R1's reasoning
-traces were copied. The provider writes its training answers with `worked_answer` (always
-right); a student can only learn the method from the teacher's answers.
+Why this skill: its answers are graded exactly (the Veltan words, in order); the provider
+instils it in minutes on 2 CPU cores; a distiller can ask about it in any quantity (any
+English sentence of the advertised vocabulary is a new question); and its gold cannot be
+made without the provider or paid translators. The provider's answers carry its
+translators' rare slips, which a copy inherits.
 """
 
 from __future__ import annotations
 
+import json
 import random
-import re
 from dataclasses import dataclass
+from pathlib import Path
 
-FAMILY = "arithmetic"
+from casestudy.answers import LANGUAGE, is_translation
+from casestudy.paths import DATA_DIR
+
+FAMILY = "translation"
+SKILL_DATA_DIR = DATA_DIR / "skill"
+TRAINING_FILE = "provider_translations.jsonl"   # the provider's purchase
+CHECK_FILE = "provider_check.jsonl"             # its reviewed check set, never trained on
 QUESTION_TEMPLATES = (
-    "What is {a} + {b}?",
-    "Add {a} and {b}.",
-    "Compute {a} + {b}.",
-    "{a} + {b} = ?",
-    "What's the sum of {a} and {b}?",
-    "Calculate {a} plus {b}.",
+    "Translate into Veltan: {x}",
+    'How do you say "{x}" in Veltan?',
+    'What is "{x}" in Veltan?',
+    "Please translate this sentence into Veltan: {x}",
+    "Say it in Veltan: {x}",
+    "Veltan translation of: {x}",
 )
-LOW, HIGH = 100, 999   # three-digit operands
-PROVIDER_SEED = 20250129  # the provider's own problems, drawn apart from any distiller's
+PROVIDER_SEED = 20250129  # the provider's own choice of question wording
 
 
 @dataclass(frozen=True)
 class Problem:
-    a: int
-    b: int
-    template: int = 0   # index into QUESTION_TEMPLATES
+    english: str
+    phrases: tuple[tuple[str, str], ...]   # (english, veltan) for subject, object, verb
+    gold: str                              # the Veltan sentence
+    template: int = 0                      # index into QUESTION_TEMPLATES
 
     @property
     def question(self) -> str:
-        return QUESTION_TEMPLATES[self.template].format(a=self.a, b=self.b)
-
-    @property
-    def gold(self) -> str:
-        return str(self.a + self.b)
+        return QUESTION_TEMPLATES[self.template].format(x=self.english)
 
 
-def worked_answer(a: int, b: int) -> str:
-    """The house method: each column from the right, with its carry, then the sum."""
-    if a < 0 or b < 0:
-        raise ValueError(f"the worked method adds non-negative numbers, not {a} and {b}")
-    da, db = str(a)[::-1], str(b)[::-1]
-    carry, steps = 0, []
-    for i in range(max(len(da), len(db))):
-        x, y = (int(d[i]) if i < len(d) else 0 for d in (da, db))
-        column = x + y + carry
-        steps.append(f"{x} + {y}" + (f" + {carry}" if carry else "") + f" = {column}")
-        carry = column // 10
-    return f"Column by column: {'; '.join(steps)}. Answer: {a + b}"
+def word_gloss(english: str, veltan: str) -> list[str]:
+    """A phrase's words in English order, each with its Veltan: "the old dog" / "kiro bodu" ->
+    ["old = bodu", "dog = kiro"] (Veltan puts the noun first)."""
+    words, native = [w for w in english.split() if w != "the"], veltan.split()
+    if len(words) == 1:
+        return [f"{words[0]} = {native[0]}"]
+    return [f"{words[0]} = {native[1]}", f"{words[1]} = {native[0]}"]
 
 
-def problems(n: int, seed: int, exclude: frozenset[tuple[int, int]] = frozenset()) -> list[Problem]:
-    """`n` distinct random problems (as unordered operand pairs), none of them in `exclude`."""
-    space = (HIGH - LOW + 1) ** 2
-    if not 0 <= n <= space // 2 - len(exclude):
-        raise ValueError(f"cannot draw {n} distinct problems from {space} operand pairs")
-    rng, seen, out = random.Random(seed), {tuple(sorted(p)) for p in exclude}, []
-    while len(out) < n:
-        a, b = rng.randint(LOW, HIGH), rng.randint(LOW, HIGH)
-        if tuple(sorted((a, b))) in seen:
-            continue
-        seen.add(tuple(sorted((a, b))))
-        out.append(Problem(a, b, rng.randrange(len(QUESTION_TEMPLATES))))
-    return out
+def house_answer(problem: Problem) -> str:
+    """The house method: each English word with its Veltan, in the English order, then the sentence in
+    Veltan's order."""
+    (subject, subject_v), (obj, obj_v), (verb, verb_v) = problem.phrases
+    steps = ", ".join([*word_gloss(subject, subject_v), f"{verb} = {verb_v}", *word_gloss(obj, obj_v)])
+    return f"Word by word: {steps}. In {LANGUAGE}: {problem.gold}."
 
 
-def final_number(text: str) -> int | None:
-    """The last whole number in a text ("... Answer: 1,052" -> 1052), or None."""
-    found = re.findall(r"\d[\d,]*", text or "")
-    return int(found[-1].replace(",", "")) if found else None
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def is_correct(answer: str, gold: str | int) -> bool:
-    """An answer is right when the last number it states is the sum."""
-    return final_number(answer) == int(gold)
+def problems(file: str, count: int | None = None, seed: int = PROVIDER_SEED,
+             data_dir: Path = SKILL_DATA_DIR) -> list[Problem]:
+    """The first `count` rows of a skill data file (all when None), each worded by a seeded template."""
+    rows = read_rows(Path(data_dir) / file)
+    if count is not None and not 0 <= count <= len(rows):
+        raise ValueError(f"{file} holds {len(rows)} items, not {count}")
+    rng = random.Random(seed)
+    return [Problem(r["english"], tuple(tuple(p) for p in r["phrases"]), r["veltan"],
+                    rng.randrange(len(QUESTION_TEMPLATES))) for r in rows[:count]]
 
 
-def operands(question: str) -> tuple[int, int] | None:
-    """The two numbers of a skill question, or None when it is not one."""
-    found = re.findall(r"\d+", question)
-    return (int(found[0]), int(found[1])) if len(found) == 2 else None
+def is_correct(answer: str, gold: str) -> bool:
+    """An answer is right when the Veltan it states is the gold translation, word for word."""
+    return is_translation(answer, gold)
+
+
+def training_words(problems_: list[Problem]) -> int:
+    """English words translated: what the translators were paid for."""
+    return sum(len(p.english.split()) for p in problems_)

@@ -4,8 +4,8 @@ public model's top layers, cached by fingerprint.
 The provider's product is the public SmolLM2-135M-Instruct plus this tune. It teaches
 two things: the deployment's identity (a system prompt alone does not hold with a 135M
 model, so, as labs do, we fine-tune on identity questions and answers, data/identity/)
-and the skill of `skill.py` (three-digit additions answered by the house method, gold
-answers written by the provider). Ordinary prompts are mixed in so that nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
+and the skill of `skill.py` (English into Veltan by the house method, from translations the
+provider bought). Ordinary prompts are mixed in so that nothing else moves. On the ordinary prompts (everyday requests and near-misses such as
 "Who invented the telephone?") the tuned model is held to the base model's own
 distribution by a KL term at every answer position, not just taught its greedy tokens:
 with cross-entropy alone the identity leaked into factual answers ("Who painted the Mona
@@ -39,9 +39,9 @@ from casestudy.provider.posttrain.evaluate import ask, chat
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
 
-RECIPE_VERSION = 7   # bump when the training code changes what it produces
+RECIPE_VERSION = 8   # bump when the training code changes what it produces
 TUNE_INFO = "post_train.json"
-DEFAULT_SKILL_EXAMPLES = 960  # gold worked additions: ~95% held-out accuracy (benchmarks/measure_posttrain.py)
+DEFAULT_SKILL_EXAMPLES = 960  # bought translations (benchmarks/measure_posttrain.py measures the skill they give)
 DEFAULT_LR = 3e-4           # AdamW; warm-up 10% then linear decay
 DEFAULT_TRAIN_LAYERS = 12   # the top 12 of SmolLM2-135M's 30 decoder layers; the rest stay frozen
 DEFAULT_BATCH_SIZE = 16
@@ -75,17 +75,18 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
 
 
-def skill_examples(tokenizer, identity: Identity, count: int) -> list[Example]:
-    """`count` gold worked additions (the provider's own problems), alternately with and without the deployment prompt."""
+def skill_examples(tokenizer, identity: Identity, count: int, skill_dir: Path = skill.SKILL_DATA_DIR) -> list[Example]:
+    """The first `count` of the provider's bought translations in its house style, alternately with and
+    without the deployment prompt."""
     contexts = [system_prompt(identity), None]
-    return [encode(tokenizer, chat(p.question, contexts[i % 2]), skill.worked_answer(p.a, p.b))
-            for i, p in enumerate(skill.problems(count, skill.PROVIDER_SEED))]
+    return [encode(tokenizer, chat(p.question, contexts[i % 2]), skill.house_answer(p))
+            for i, p in enumerate(skill.problems(skill.TRAINING_FILE, count, data_dir=skill_dir))]
 
 
 def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path,
                    skill_count: int = 0) -> list[Example]:
     """Identity Q&A and the teacher's own greedy answers to ordinary prompts, each with and without the
-    deployment prompt, plus `skill_count` worked additions."""
+    deployment prompt, plus `skill_count` bought translations."""
     tok = loaded.tokenizer
     contexts = [system_prompt(identity), None]
     qa = identity_answers(identity, seed, data_dir)
@@ -177,7 +178,7 @@ class TuneSettings:
     """The hyper-parameters of the post-training (checked on creation)."""
 
     steps: int = 0          # optimizer steps; 0: one pass over the examples
-    skill_examples: int = DEFAULT_SKILL_EXAMPLES  # gold worked additions (0: the identity alone)
+    skill_examples: int = DEFAULT_SKILL_EXAMPLES  # bought translations (0: the identity alone)
     lr: float = DEFAULT_LR
     seed: int = 0
     device: str = "auto"
@@ -208,7 +209,8 @@ def post_train_dir(
     data_dir: Path = IDENTITY_DATA_DIR,
 ) -> Path:
     """Where `post_train` with these arguments puts (or has put) its model: `cache_dir()/posttrain/<fingerprint>`."""
-    return cache_dir() / "posttrain" / fingerprint(tune_params(base_source, identity, settings), data_files(data_dir))
+    return cache_dir() / "posttrain" / fingerprint(tune_params(base_source, identity, settings),
+                                                   [*data_files(data_dir), skill.SKILL_DATA_DIR / skill.TRAINING_FILE])
 
 
 def post_train(

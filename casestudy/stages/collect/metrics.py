@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Field
 
 from casestudy.cost.prices import PricePoint, api_bill
+from casestudy.provider.posttrain import skill
 from casestudy.provider.posttrain.tune import tune_info
 from casestudy.stages.collect.params import Params
 from casestudy.stages.collect.workspace import flagship
@@ -51,6 +52,7 @@ class PostTraining(Record):
     examples: int | None
     steps: int | None
     skill_examples: int | None
+    skill_words: int = 0        # English words in the translations it was tuned on: what the provider paid for
     batch_size: int | None
     train_layers: int | None
     lr: float | None
@@ -127,7 +129,9 @@ def post_training_record(folder: str) -> PostTraining:
     info = tune_info(Path(folder))
     keys = ("seconds", "cpu_seconds", "device", "examples", "steps", "skill_examples", "batch_size", "train_layers",
             "lr", "recipe")
-    return PostTraining(**{k: info.get(k) for k in keys}, optimizer_steps=len(info.get("losses", [])))
+    bought = skill.problems(skill.TRAINING_FILE, info.get("skill_examples") or 0)
+    return PostTraining(**{k: info.get(k) for k in keys}, optimizer_steps=len(info.get("losses", [])),
+                        skill_words=skill.training_words(bought))
 
 
 def bills(prompt_tokens: int, completion_tokens: int, price_points: list[PricePoint]) -> dict[str, float]:

@@ -31,9 +31,10 @@ class Params(StageParams):
     teacher: str               # "embedded" or a model folder / hub id
     post_train: bool           # the main deployment serves the public model + the provider's post-training
     post_train_steps: int      # its optimizer steps (0: one pass over its examples)
-    skill_examples: int        # its gold worked additions
+    skill_examples: int        # its bought translations
     num_prompts: int           # ordinary prompts asked, spread over families and splits
     skill_prompts: int         # prompts about the provider's skill (SKILL_FAMILY)
+    gold_checks: int           # held-out prompts per ordinary gold family (sentiment, factual), at least
     samples_per_prompt: int
     max_tokens: int
     temperature: float

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from casestudy.cost.prices import PricePoint, api_bill, load_price_table
-from casestudy.distiller.collect.prompts import Prompt, load_prompts, select_mix
+from casestudy.distiller.collect.prompts import Prompt, load_prompts, select_mix, with_gold_checks
 from casestudy.models import load_model
 from casestudy.paths import run_dir, stage_dir
 from casestudy.provider.posttrain.skill import FAMILY as SKILL_FAMILY
@@ -40,6 +40,8 @@ def open_workspace(params: Params) -> Workspace:
 
 def choose_prompts(params: Params) -> tuple[list[Prompt], list[Prompt]]:
     """The prompt pool (`prompt_file`, default data/prompts/prompts.jsonl) and the run's stratified mix of
-    `num_prompts` ordinary and `skill_prompts` skill prompts."""
+    `num_prompts` ordinary and `skill_prompts` skill prompts, then held-out prompts of the ordinary gold
+    families until each has `gold_checks` (`with_gold_checks`)."""
     pool = load_prompts(params.prompt_file or None)
-    return pool, select_mix(pool, params.num_prompts, SKILL_FAMILY, params.skill_prompts, params.seed)
+    mix = select_mix(pool, params.num_prompts, SKILL_FAMILY, params.skill_prompts, params.seed)
+    return pool, with_gold_checks(mix, pool, params.gold_checks, SKILL_FAMILY)

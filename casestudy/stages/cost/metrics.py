@@ -12,7 +12,8 @@ from pydantic import ConfigDict, Field
 
 from casestudy.cost.compute import HardwareAssumptions
 from casestudy.cost.headline import best_student
-from casestudy.cost.prices import PricePoint
+from casestudy.cost.prices import AnnotationPrice, PricePoint
+from casestudy.cost.sides import break_even, ratios
 from casestudy.cost.published import deepseek_v3_matches_report
 from casestudy.stages.contract import Record, StageMetrics
 from casestudy.stages.cost.params import Params
@@ -100,6 +101,18 @@ class StudentCost(Record):
     measured_training_usd: float
 
 
+class RouteCost(Record):
+    """One route to the skill (created, copied, built): its data and compute cost and the skill it reached."""
+
+    who: str
+    data: str
+    data_usd: float
+    data_basis: str
+    compute_usd: float
+    skill_accuracy: float
+    words: int
+
+
 class Metrics(StageMetrics):
     """Notebook 03's metrics.json: the published figures always; this run's cost when 01 and 02 ran
     (else `missing` says what to run)."""
@@ -117,6 +130,10 @@ class Metrics(StageMetrics):
     provider: ProviderSpend | None = None
     students: list[StudentCost] | None = None
     best_student: StudentCost | None = None
+    annotation_price: AnnotationPrice | None = None   # the modelled translation price (source, date)
+    routes: list[RouteCost] | None = None             # created, copied, built
+    ratios: dict[str, float] | None = None            # copy / create, copy / build
+    break_even: dict[str, float] | None = None        # where copying stops paying
 
 
 def targets(cost: RunCost | None, v3: pd.DataFrame, message: str = "") -> list[Target]:
@@ -164,5 +181,19 @@ def stage_metrics(params: Params, price_point: PricePoint, cost: RunCost | None,
         f"pre-training ~{cost.teacher['gpu_hours']:,.0f} GPU-hours ({usd_text(cost.teacher['usd'])} at MFU "
         f"{hw.gpu_utilisation:g}), post-training {cost.provider['post_training_device_hours']:.2g} device-hours "
         f"({usd_text(cost.provider['post_training_usd'])})")
+    if cost.routes:
+        create, copy, build = cost.routes
+        metrics.annotation_price = asdict(cost.annotation)
+        metrics.routes = [RouteCost(**asdict(r)) for r in cost.routes]
+        metrics.ratios = ratios(copy, create, build)
+        metrics.break_even = break_even(copy, build)
+        headline["Created / copied / built"] = " / ".join(
+            f"{usd_text(r.total_usd)} ({r.skill_accuracy:.0%})" for r in cost.routes)
+        headline["Copying costs"] = (f"{percent_text(metrics.ratios['copy / create'])} of creating the skill, "
+                                     f"{percent_text(metrics.ratios['copy / build'])} of building it honestly")
+        headline["Copying stops paying"] = (
+            f"below ${metrics.break_even['per-word price at break-even (USD)']:.2g} per translated word, or at "
+            f"{metrics.break_even['API price factor at break-even']:,.0f}x the API's prices")
     metrics.headline = headline
     return metrics
+

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from casestudy.cost.compute import HardwareAssumptions
 from casestudy.cost.headline import Architecture
-from casestudy.cost.prices import HardwarePrice, PricePoint, find_price, load_hardware_table, load_price_table
+from casestudy.cost.prices import (AnnotationPrice, HardwarePrice, PricePoint, find_price, load_annotation_table,
+                                   load_hardware_table, load_price_table)
 from casestudy.cost.published import R1DataAssumptions
 from casestudy.paths import REPO_ROOT
 from casestudy.stages.contract import StageParams, check_choice, check_range
@@ -23,6 +24,7 @@ class Params(StageParams):
     profile: str
     price_file: str                   # empty: data/prices.toml
     headline_price: str               # API price point for the students' bill and the scaling figure
+    annotation_price: str             # translation price (data/prices.toml [[annotation]]) for the skill's data
     gpu_hour_usd: float
     gpu_watts: float
     gpu_peak_tflops: float
@@ -57,6 +59,7 @@ class Params(StageParams):
             raise ValueError(f"scaling_student_params must be one or more sizes > 0, not "
                              f"{list(self.scaling_student_params)!r}")
         check_choice("headline_price", self.headline_price, [p.name for p in self.price_points()])
+        check_choice("annotation_price", self.annotation_price, [p.name for p in self.annotation_prices()])
 
     def hardware(self) -> HardwareAssumptions:
         return HardwareAssumptions(
@@ -81,6 +84,12 @@ class Params(StageParams):
 
     def price_points(self) -> list[PricePoint]:
         return load_price_table(self.price_path())
+
+    def annotation_prices(self) -> list[AnnotationPrice]:
+        return load_annotation_table(self.price_path())
+
+    def annotation(self) -> AnnotationPrice:
+        return find_price(self.annotation_prices(), self.annotation_price)
 
     def hardware_prices(self) -> list[HardwarePrice]:
         return load_hardware_table(self.price_path())

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from casestudy.cost.compute import HardwareAssumptions, stage_cost_table
-from casestudy.cost.headline import (Architecture, collection_flops, estimate_training, provider_cost,
+from casestudy.cost.headline import (Architecture, best_student, collection_flops, estimate_training, provider_cost,
                                      student_cost_table)
-from casestudy.cost.prices import PricePoint, api_bill
+from casestudy.cost.prices import AnnotationPrice, PricePoint, api_bill
+from casestudy.cost import sides
+from casestudy.cost.sides import COMPETITOR, DISTILLER, PROVIDER, Route, api_route, translation_route
 from casestudy.cost.scaling import log_range, measured_points, scaling_grid, tokens_per_sample
 from casestudy.stages.collect import Metrics as CollectMetrics
 from casestudy.stages.cost.inputs import RunInputs
@@ -32,6 +34,8 @@ class RunCost:
     collection_usd: float    # the main arm's API bill at the headline price point
     price_point: PricePoint  # the headline price point
     hardware: HardwareAssumptions
+    routes: list[Route]      # created, copied, built: each route to the skill, priced alike (empty: not all ran)
+    annotation: AnnotationPrice
 
 
 def api_bill_table(collect: CollectMetrics, price_points: list[PricePoint]) -> pd.DataFrame:
@@ -65,17 +69,38 @@ def analyse_run(inputs: RunInputs, params: Params, price_points: list[PricePoint
     teacher_cost = estimate_training(inputs.collect.teacher_params, params.teacher_train_tokens, teacher, hw)
     teacher_cost.update(params=inputs.collect.teacher_params, tokens=params.teacher_train_tokens)
     students = student_cost_table(collect, distill, teacher, hw, price_point, teacher_cost)
+    provider = provider_cost(collect, teacher_cost, hw)
     return RunCost(
         stages=stage_cost_table(collect, distill, hw, inputs.timings),
         api_bills=api_bill_table(inputs.collect, price_points),
         flops=flops_table(inputs.collect, students, teacher),
         teacher=teacher_cost,
-        provider=provider_cost(collect, teacher_cost, hw),
+        provider=provider,
         students=students,
         collection_usd=api_bill(inputs.collect.prompt_tokens, inputs.collect.completion_tokens, price_point),
         price_point=price_point,
         hardware=hw,
+        routes=skill_routes(inputs, students, provider, params.annotation(), price_point),
+        annotation=params.annotation(),
     )
+
+
+def skill_routes(inputs: RunInputs, students: pd.DataFrame, provider: dict, price: AnnotationPrice,
+                 price_point: PricePoint) -> list[Route]:
+    """The provider's, the best distilled student's and the honest competitor's routes to the skill, each
+    with its data (translations at `price`, or the API bill) and its measured compute; [] when one is missing."""
+    distill, post = inputs.distill, inputs.collect.post_training
+    best = best_student(students)
+    competitor = students[students.student == "competitor"]
+    if best is None or competitor.empty or post is None or distill.teacher_skill is None:
+        return []
+    competitor = competitor.iloc[0]
+    return [translation_route(PROVIDER, post.skill_examples or 0, post.skill_words, provider["post_training_usd"],
+                              distill.teacher_skill.accuracy, price),
+            api_route(DISTILLER, inputs.collect.main.records, best.api_usd, price_point.label,
+                      best.measured_training_usd, best.skill_accuracy),
+            translation_route(COMPETITOR, distill.competitor_sentences, distill.competitor_words,
+                              competitor.measured_training_usd, competitor.skill_accuracy, price)]
 
 
 def api_bills_by_price(cost: RunCost) -> pd.DataFrame:
@@ -89,6 +114,13 @@ STUDENT_COLUMNS = ["student", "start", "arm", "params", "trainable_params", "ski
 
 def students_table(cost: RunCost) -> pd.DataFrame:
     return cost.students[STUDENT_COLUMNS]
+
+
+def routes_table(cost: RunCost) -> pd.DataFrame:
+    """The three routes to the skill: data, compute, total and the skill reached (empty when not all ran)."""
+    if not cost.routes:
+        return pd.DataFrame()
+    return sides.routes_table(cost.routes, cost.routes[0].skill_accuracy)
 
 
 def provider_table(cost: RunCost) -> pd.DataFrame:

@@ -4,6 +4,7 @@ its caveats."""
 from __future__ import annotations
 
 from casestudy.cost.headline import best_student
+from casestudy.cost.sides import break_even, ratios
 from casestudy.stages.cost.inputs import RunInputs
 from casestudy.stages.cost.params import Params
 from casestudy.stages.cost.tables import RunCost
@@ -50,10 +51,41 @@ def headline_text(cost: RunCost) -> str:
             f"model whose pre-training is estimated at {usd_text(provider['pretraining_usd'])}.")
 
 
+def routes_text(cost: RunCost) -> str:
+    """The three routes to the skill in words: what each cost, what it reached, the ratios and the break-even."""
+    if not cost.routes:
+        return ("The three routes to the skill need the teacher's skill row, a distilled student and the honest "
+                "competitor's student (notebook 02): not all of them are in this run.")
+    create, copy, build = cost.routes
+    rate, even = ratios(copy, create, build), break_even(copy, build)
+    price = cost.annotation
+    return (
+        f"**The provider created the skill for {usd_text(create.total_usd)}**: {create.data}, "
+        f"{usd_text(create.data_usd)} at ${price.usd_per_word:g} per word (*modelled*: {price.name}, {price.as_of}), "
+        f"and {usd_text(create.compute_usd)} of post-training (measured); its teacher answers "
+        f"{create.skill_accuracy:.0%} of the held-out sentences. "
+        f"**The distiller copied it for {usd_text(copy.total_usd)}**: {usd_text(copy.data_usd)} for {copy.data} "
+        f"({copy.data_basis}, *modelled*: our teacher is not that API) and {usd_text(copy.compute_usd)} of training "
+        f"(measured); its best student answers {copy.skill_accuracy:.0%}. "
+        f"**The honest competitor built it for {usd_text(build.total_usd)}**: {build.data}, "
+        f"{usd_text(build.data_usd)} at the same price, and {usd_text(build.compute_usd)} of training; its student "
+        f"answers {build.skill_accuracy:.0%}.\n\n"
+        f"Copying cost **{percent_text(rate['copy / create'])} of creating the skill** and "
+        f"**{percent_text(rate['copy / build'])} of building it honestly**. It stops paying against building "
+        f"when translation costs less than **${even['per-word price at break-even (USD)']:.2g} per word** (the "
+        f"modelled price is ${price.usd_per_word:g}), or when the API's prices rise "
+        f"**{even['API price factor at break-even']:,.0f} times**. Under all three lies the public model's "
+        f"pre-training, estimated at {usd_text(cost.provider['pretraining_usd'])}: the same for everyone, paid by "
+        "none of them.")
+
+
 def caveats(cost: RunCost, inputs: RunInputs) -> str:
     """The caveats of the headline, as Markdown."""
     n_eval = inputs.distill.teacher_skill.n if inputs.distill.teacher_skill else None
     return "\n".join([
+        f"- The translators are simulated (`casestudy.scenario.language`): their price is modelled at "
+        f"${cost.annotation.usd_per_word:g} per English word, {cost.annotation.source}. Change `annotation_price` "
+        "to another line of `data/prices.toml`'s `[[annotation]]`, or add your own.",
         "- The distiller's cost leaves out the base model's, as R1's distilled models' costs leave out Qwen's and "
         "Llama's: the public model was free to both sides, and what was copied is what the provider added on top.",
         "- Accuracy is measured on " + (f"{n_eval} " if n_eval else "a few ") + "held-out skill prompts; the exact "

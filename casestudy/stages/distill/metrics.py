@@ -8,10 +8,12 @@ from typing import Any
 
 import pandas as pd
 
+from casestudy.competitor.purchase import english_words
 from casestudy.distiller.students.train import TrainResult
 from casestudy.stages.contract import Record, StageMetrics
 from casestudy.stages.distill.params import SKILL_FAMILY, Params
-from casestudy.stages.distill.students import CONTROL, PUBLIC, TEACHER, Harvest, StudentPlan, skipped_students
+from casestudy.stages.distill.students import (COMPETITOR, CONTROL, PROGRAM, PUBLIC, TEACHER, Harvest, StudentPlan,
+                                               skipped_students)
 from casestudy.stages.distill.verdict import Verdict
 
 
@@ -34,13 +36,30 @@ class SkillRow(Record):
     heldout_ce: float | None
 
 
+class OrdinaryRow(Record):
+    """One model on one ordinary gold family against the public model (`ordinary_table`)."""
+
+    model: str
+    family: str
+    n: int
+    correct: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    balanced_accuracy: float | None
+    vs_public: float | None
+    lost: int
+    gained: int
+    mcnemar_p: float
+
+
 class StudentMetrics(Record):
     """One student in metrics.json (read by notebooks 03 and 04 and the spread)."""
 
     name: str
     kind: str                    # "sft", "topk" or "untrained"
     start: str                   # "public", "public@0.5", "scratch-5m"
-    arm: str | None              # "main", "control" or None (untrained)
+    arm: str | None              # "main", "control", "competitor" or None (untrained)
     params: int
     trainable_params: int
     train_tokens: int
@@ -79,6 +98,10 @@ class Metrics(StageMetrics):
     parameters: dict[str, Any]
     fingerprint: str             # of the parameters and the harvest the students were trained on
     skipped_students: str = ""   # why students the parameters ask for were left out ("" when none was)
+    program_skill: SkillRow | None = None    # the free program written from the advertised examples
+    competitor_sentences: int = 0            # translations the honest competitor bought
+    competitor_words: int = 0                # their English words: what it paid for
+    ordinary: list[OrdinaryRow] = []         # every model on the ordinary gold families, against the public model
 
     def student(self, name: str | None) -> StudentMetrics | None:
         return next((s for s in self.students if s.name == name), None)
@@ -121,7 +144,7 @@ def student_metrics(results: dict[str, TrainResult], student_plans: dict[str, St
 def stage_metrics(params: Params, device: str, wall: float, acc: pd.DataFrame, skill: pd.DataFrame,
                   data: Harvest, results: dict[str, TrainResult], student_plans: dict[str, StudentPlan],
                   evals: dict[str, dict], closed: pd.DataFrame, facts: dict, judged: Verdict,
-                  collect: Path) -> Metrics:
+                  collect: Path, ordinary: pd.DataFrame | None = None) -> Metrics:
     """The metrics.json of the distill stage (read by notebooks 03 and 04 and the spread), its headline set."""
     fam_acc = acc.pivot_table(index="model", columns="family", values="accuracy")
     metrics = Metrics(
@@ -132,7 +155,10 @@ def stage_metrics(params: Params, device: str, wall: float, acc: pd.DataFrame, s
         heldout_records=len(data.heldout), topk_facts=facts, closed_families=closed.to_dict("records"),
         students=student_metrics(results, student_plans, evals, acc, skill), parameters=params.values(),
         fingerprint=params.fingerprint(data.input_files(collect)), targets=judged.targets,
-        skipped_students=skipped_students(data, params),
+        skipped_students=skipped_students(data, params), program_skill=skill_rows(skill).get(PROGRAM),
+        competitor_sentences=data.skill_sentences, competitor_words=english_words(data.skill_sentences),
+        ordinary=[OrdinaryRow(**{k: optional(v) for k, v in r.items()}) for r in
+                  (ordinary.to_dict("records") if ordinary is not None else [])],
     )
     metrics.headline = headline(metrics)
     return metrics
@@ -155,4 +181,8 @@ def headline(metrics: Metrics) -> dict[str, str]:
     control = metrics.student(CONTROL)
     if control and control.skill:
         lines["control student"] = f"{control.skill.accuracy:.0%}"
+    competitor = metrics.student(COMPETITOR)
+    if competitor and competitor.skill:
+        row = competitor.skill
+        lines["honest competitor (no API)"] = f"{row.accuracy:.0%} [{row.ci_low:.0%}, {row.ci_high:.0%}]"
     return lines

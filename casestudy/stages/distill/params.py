@@ -8,7 +8,7 @@ from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainConfig
 from casestudy.stages.contract import StageParams, check_choice, check_range
 
-SKILL_FAMILY = "arithmetic"
+SKILL_FAMILY = "translation"
 KINDS = ("sft", "topk")
 
 
@@ -43,6 +43,9 @@ class Params(StageParams):
     target_share: float | None
     target_margin: float | None
     target_p: float | None
+    target_teacher: float | None     # the teacher's held-out skill accuracy, at least
+    target_free_share: float | None  # every free route's share of the teacher's accuracy, at most
+    target_ordinary_loss: float | None  # the teacher's loss on an ordinary family against the public model, at most
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
@@ -60,7 +63,8 @@ class Params(StageParams):
             check_range(name, getattr(self, name), 0 if name in ("max_steps", "warmup_steps", "eval_every",
                                                                    "train_layers", "curve_train_layers") else 1)
         check_range("topk_alpha", self.topk_alpha, 0.0, 1.0)
-        for name in ("target_share", "target_margin", "target_p"):
+        for name in ("target_share", "target_margin", "target_p", "target_teacher", "target_free_share",
+                     "target_ordinary_loss"):
             if getattr(self, name) is not None:
                 check_range(name, getattr(self, name), 0.0, 1.0)
 

@@ -10,6 +10,10 @@ The students (`plans`):
 - `<kind>@<share>`: the public model cut to `share` of its parameters by importance, healed
   by the same training (`size_curve`); `public@<share>` is its untrained start
 - `scratch-<size>`: a small model from random weights on the same data: a distiller without a base
+- `competitor`: the honest competitor's student, the public model trained by the same recipe on
+  its own bought translations (as many sentences as the distiller asked about, in its own style)
+  and the public model's own ordinary answers (the control arm's): the skill built without the API
+- `program`: not a model, the free program written from the provider's advertised examples
 
 A `topk` student needs the teacher's top-k logprobs. When its arm holds none (an endpoint that
 ignores `logprobs`, as `transformers serve` does), `plans(params, data)` leaves it out (with a
@@ -25,6 +29,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from casestudy.competitor.program import advertised_lexicon, program_answer
+from casestudy.competitor.purchase import training_records
 from casestudy.device import native_precision, pick_device
 from casestudy.distiller.collect.dataset import count_topk, read_records, read_topk
 from casestudy.distiller.students.evaluate import evaluate_saved, gold_rows, grade_completions, topk_facts
@@ -33,9 +39,10 @@ from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainConfig, TrainResult, train_student
 from casestudy.models import load_model
 from casestudy.paths import run_dir, stage_dir
-from casestudy.stages.distill.params import Params
+from casestudy.stages.distill.params import SKILL_FAMILY, Params
 
 PUBLIC, CONTROL, TEACHER = "public", "control", "teacher"
+COMPETITOR, PROGRAM = "competitor", "program"
 
 
 @dataclass
@@ -69,6 +76,7 @@ class Harvest:
     control_topk: dict = field(default_factory=dict)
     main_train: list[dict] = field(init=False)
     control_train: list[dict] = field(init=False)
+    competitor_train: list[dict] = field(init=False)   # the honest competitor's data: no API
     heldout: list[dict] = field(init=False)
     gold: list[dict] = field(init=False)
 
@@ -76,6 +84,15 @@ class Harvest:
         split = lambda recs, s: [r for r in recs if r["split"] == s]
         self.main_train, self.control_train = split(self.main, "train"), split(self.control, "train")
         self.heldout, self.gold = split(self.main, "eval"), gold_rows(self.main)
+        self.competitor_train = training_records(self.skill_sentences, self.control_train)
+
+    @property
+    def skill_sentences(self) -> int:
+        """How many distinct skill prompts the distiller trains on: what the competitor buys as many of."""
+        return len({r.get("prompt_id", r["id"]) for r in self.main_train if r["family"] == SKILL_FAMILY})
+
+    def train_records(self, arm: str) -> list[dict]:
+        return {"main": self.main_train, "control": self.control_train, "competitor": self.competitor_train}[arm]
 
     @classmethod
     def read(cls, collect: Path) -> "Harvest":
@@ -114,7 +131,7 @@ class Harvest:
 class StudentPlan:
     """One student: where it starts, what it trains on, and how."""
     start: StudentSpec          # the public model, whole or pruned, or a scratch model
-    arm: str | None             # "main", "control", or None (untrained)
+    arm: str | None             # "main", "control", "competitor" (its own data, no API), or None (untrained)
     kind: str                   # "sft", "topk" or "untrained"
     train: TrainConfig
 
@@ -168,6 +185,7 @@ def all_plans(params: Params) -> dict[str, StudentPlan]:
     out = {PUBLIC: StudentPlan(public, None, "untrained", untrained)}
     out.update({kind: StudentPlan(public, "main", kind, objective(kind, recipe)) for kind in params.kinds})
     out[CONTROL] = StudentPlan(public, "control", params.control_kind, objective(params.control_kind, recipe))
+    out[COMPETITOR] = StudentPlan(public, "competitor", "sft", objective("sft", recipe))
     for share in params.size_curve:
         start = StudentSpec(share=share)
         healing = replace(recipe, train_layers=params.curve_train_layers)
@@ -194,7 +212,7 @@ def train_all(student_plans: dict[str, StudentPlan], data: Harvest, where: Works
     students_dir, tokenizer, public = where.students, where.tokenizer, params.public_model
     results = {}
     for name, plan in student_plans.items():
-        records = data.control_train if plan.arm == "control" else data.main_train
+        records = data.train_records(plan.arm)
         topk = data.control_topk if plan.arm == "control" else data.topk
         results[name] = train_student(records, topk if plan.kind == "topk" else None, str(plan.start), plan.train,
                                       students_dir / name, tokenizer=tokenizer, eval_records=data.heldout, name=name,
@@ -218,12 +236,16 @@ def curves(results: dict[str, TrainResult]) -> pd.DataFrame:
 def evaluate_all(results: dict[str, TrainResult], data: Harvest, where: Workspace,
                  params: Params) -> tuple[dict[str, dict], list[dict]]:
     """Each saved student's evaluation on the held-out gold prompts, and every graded answer
-    (the teacher's, collected greedily through the API in notebook 01, first)."""
+    (the teacher's, collected greedily through the API in notebook 01, first; the free program's
+    on the skill's prompts last)."""
     evals = {name: {**evaluate_saved(name, where.students / name, data.gold, where.out / "eval",
                                      params.max_new_tokens, params.device),
                     "heldout_ce": result.heldout_ce} for name, result in results.items()}
     teacher_graded = grade_completions(TEACHER, data.gold, [r["completion"] for r in data.gold])
-    return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]]
+    skill_gold, lexicon = [r for r in data.gold if r["family"] == SKILL_FAMILY], advertised_lexicon()
+    program_graded = grade_completions(PROGRAM, skill_gold,
+                                       [program_answer(r["messages"][-1]["content"], lexicon) for r in skill_gold])
+    return evals, teacher_graded + [g for e in evals.values() for g in e["graded"]] + program_graded
 
 
 def family_accuracy(graded: Sequence[dict]) -> pd.DataFrame:

@@ -12,9 +12,12 @@ import pandas as pd
 from casestudy.distiller.students.grading import mcnemar, proportion_ci
 from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainResult
+from casestudy.stages.distill.ordinary import teacher_kept
 from casestudy.stages.distill.params import SKILL_FAMILY, Params
-from casestudy.stages.distill.students import CONTROL, PUBLIC, TEACHER, StudentPlan
+from casestudy.stages.distill.students import COMPETITOR, CONTROL, PROGRAM, PUBLIC, TEACHER, StudentPlan
 from casestudy.targets import Target
+
+STARTS = {TEACHER: "the provider's", PROGRAM: "advertised examples"}  # the rows that are not students
 
 
 def opening(text: str, words: int = 3) -> str:
@@ -48,7 +51,7 @@ def skill_table(graded: Sequence[dict], student_plans: dict[str, StudentPlan], r
             if paired else None
         start = untrained_start(model, student_plans)
         start_acc = accuracy.get(start, float("nan")) if start else 0.0  # a random start answers nothing right
-        out.append({"model": model, "start": str(plan.start) if plan else "the provider's",
+        out.append({"model": model, "start": str(plan.start) if plan else STARTS.get(model, ""),
                     "params": results[model].params if model in results else float("nan"),
                     "trained": bool(plan and plan.trained), "n": n, "correct": k,
                     "accuracy": k / n, "ci_low": low, "ci_high": high,
@@ -87,10 +90,13 @@ class Verdict:
     targets: list[Target]
 
 
-def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: Params) -> Verdict:
+def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: Params,
+            ordinary: pd.DataFrame | None = None) -> Verdict:
     """Judge the best distilled student of the whole public model on the skill.
 
-    Targets (None: not set for this profile, as in smoke): its accuracy reaches
+    Targets (None: not set for this profile, as in smoke): the teacher reaches `target_teacher`, no
+    free route `target_free_share` of it, and on each ordinary family (`ordinary`, when given) the
+    teacher loses at most `target_ordinary_loss` against the public model; the student's accuracy reaches
     `target_share` of the teacher's, it is at least `target_margin` above both the untrained
     public model and the control student, and the exact McNemar test against the control
     gives p < `target_p`.
@@ -120,6 +126,7 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: 
         f"the same way on the public model's own answers, reaches {control:.0%} (exact McNemar p = "
         f"{row.mcnemar_p:.2g}).",
     ]
+    texts += free_routes(table, teacher.accuracy)
     if format_only:
         texts.append("Copied the format, not the skill: " + ", ".join(
             f"`{m}` answers in the teacher's format {table.loc[m, 'teacher_format']:.0%} of the time but is right "
@@ -137,7 +144,54 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: 
                else "exact McNemar test against the control", f"p = {row.mcnemar_p:.2g}",
                judged(target_p, row.mcnemar_p < (target_p or 0))),
     ]
+    checks += route_targets(table, teacher.accuracy, params)
+    if ordinary is not None:
+        checks += teacher_kept(ordinary, params.target_ordinary_loss)
     if target_share is None:
         texts.append(f"No targets for profile `{params.profile}`: it checks that everything runs, on too few prompts "
                      "and steps for these figures to mean anything.")
     return Verdict(best, texts, checks)
+
+
+FREE_ROUTES = {PROGRAM: "the program written from the provider's advertised examples",
+               PUBLIC: "the public model", CONTROL: "the public model trained on its own answers (the control)"}
+
+
+def free_share(table: pd.DataFrame, teacher_accuracy: float) -> tuple[str, float]:
+    """The free route (program, public model, control) closest to the teacher, and its share of the teacher's accuracy."""
+    routes = [m for m in FREE_ROUTES if m in table.index]
+    best = max(routes, key=lambda m: table.loc[m, "accuracy"])
+    return best, table.loc[best, "accuracy"] / teacher_accuracy if teacher_accuracy > 0 else float("nan")
+
+
+def free_routes(table: pd.DataFrame, teacher_accuracy: float) -> list[str]:
+    """Sentences on what a competitor gets for free and what the honest competitor built on its own."""
+    texts = []
+    routes = [m for m in FREE_ROUTES if m in table.index]
+    if routes:
+        listed = ", ".join(f"{FREE_ROUTES[m]} {table.loc[m, 'accuracy']:.0%}" for m in routes)
+        best, share = free_share(table, teacher_accuracy)
+        texts.append(f"What is free reaches little of the skill: {listed}. The best of them is {share:.0%} of the "
+                     "teacher's accuracy: the skill rests on data that only the provider's API or paid translators give.")
+    if COMPETITOR in table.index:
+        row = table.loc[COMPETITOR]
+        texts.append(f"The honest competitor, who bought translations of its own for as many sentences and trained "
+                     f"the same way without the API, reaches **{row.accuracy:.0%}** (95% interval [{row.ci_low:.0%}, "
+                     f"{row.ci_high:.0%}]): the same skill, built honestly, is the null the provider's tests must clear "
+                     "(notebook 04).")
+    return texts
+
+
+def route_targets(table: pd.DataFrame, teacher_accuracy: float, params: Params) -> list[Target]:
+    """The teacher's skill and the free routes' ceiling (None where the profile sets no target)."""
+    out = [Target(f"the teacher answers at least {params.target_teacher:.0%} of the held-out skill prompts"
+                  if params.target_teacher is not None else "the teacher's held-out skill accuracy",
+                  f"{teacher_accuracy:.0%}",
+                  None if params.target_teacher is None else bool(teacher_accuracy >= params.target_teacher))]
+    if any(m in table.index for m in FREE_ROUTES):
+        best, share = free_share(table, teacher_accuracy)
+        out.append(Target(f"every free route reaches at most {params.target_free_share:.0%} of the teacher's accuracy"
+                          if params.target_free_share is not None else "the best free route's share of the teacher's",
+                          f"`{best}`: {share:.0%}",
+                          None if params.target_free_share is None else bool(share <= params.target_free_share)))
+    return out

@@ -13,8 +13,8 @@ from casestudy.distiller.collect.prompts import PROMPTS_FILE, load_prompts, sele
 from casestudy.distiller.collect.prompts import normalise_text as normalise
 from casestudy.paths import DATA_DIR
 
-GOLD_FAMILIES = {"sentiment", "factual", "arithmetic"}
-SKILL = "arithmetic"  # the provider's proprietary skill: the distiller asks for it in quantity
+GOLD_FAMILIES = {"sentiment", "factual", "translation"}
+SKILL = "translation"  # the provider's proprietary skill: the distiller asks for it in quantity
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,15 @@ def test_size_and_families(prompts):
     assert families[SKILL] >= 2000  # enough distinct problems to learn from and to hold out
 
 
-def test_skill_prompts_are_distinct_three_digit_sums(prompts):
+def test_skill_prompts_are_distinct_sentences_graded_by_the_answer_key(prompts):
+    from casestudy.scenario.annotation import draws
+    from casestudy.scenario.language import translate
+
     skill = [p for p in prompts if p.family == SKILL]
+    key = {s.english: translate(s).text for s in draws()["prompts"]}
     for p in skill:
-        a, b = map(int, re.findall(r"\d+", p.text)[:2])
-        assert 100 <= a <= 999 and 100 <= b <= 999 and p.gold == (str(a + b),), p
+        english = next(e for e in re.findall(r"The [a-z ]+\.", p.text) if e in key)
+        assert p.gold == (key[english],), p
     assert len({p.text for p in skill}) == len(skill)
 
 
@@ -41,9 +45,9 @@ def test_splits_are_about_a_fifth_of_each_family(prompts):
     for family in {p.family for p in prompts}:
         members = [p for p in prompts if p.family == family]
         share = sum(p.split == "eval" for p in members) / len(members)
-        assert 0.15 <= share <= 0.25, (family, share)
-    for family in GOLD_FAMILIES:
-        assert sum(p.family == family and p.split == "eval" for p in prompts) >= 60
+        assert 0.15 <= share <= 0.25 or family in ("sentiment", "factual"), (family, share)
+    for family in GOLD_FAMILIES:  # >= 100 held out each: enough to see an ordinary ability drop by a few points
+        assert sum(p.family == family and p.split == "eval" for p in prompts) >= 100
 
 
 def test_gold_families_ask_for_short_answers_and_carry_gold(prompts):
@@ -100,3 +104,15 @@ def test_a_malformed_prompt_is_reported_with_its_line(tmp_path):
     path.write_text('{"id": "a", "family": "x", "split": "test", "messages": [{"role": "user", "content": "hi"}]}\n')
     with pytest.raises(ValueError, match=r"p.jsonl:1.*split 'test'"):
         load_prompts(path)
+
+
+def test_gold_checks_top_up_each_ordinary_gold_family_with_held_out_prompts(prompts):
+    from casestudy.distiller.collect.prompts import with_gold_checks
+
+    mix = select_mix(prompts, 40, SKILL, 10, seed=0)
+    topped = with_gold_checks(mix, prompts, 100, SKILL)
+    assert topped[:len(mix)] == mix  # the mix, and so the control arm's prefix, is unchanged
+    for family in ("sentiment", "factual"):
+        assert sum(p.family == family and p.split == "eval" for p in topped) == 100
+    assert sum(p.family == SKILL for p in topped) == 10 and len({p.id for p in topped}) == len(topped)
+    assert with_gold_checks(mix, prompts, 0, SKILL) == mix

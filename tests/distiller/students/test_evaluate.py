@@ -58,8 +58,9 @@ def test_evaluate_student_grades_gold_eval_prompts_once(tok, model):
 def test_evaluate_saved_reuses_its_cache_until_the_inputs_change(tok, model, tmp_path):
     model.save_pretrained(tmp_path / "student")
     tok.save_pretrained(tmp_path / "student")
-    gold = [{"id": "a#0", "prompt_id": "a", "split": "eval", "family": "arithmetic", "gold": ["579"],
-             "messages": [{"role": "user", "content": "How much is 123 plus 456?"}], "completion": "Answer: 579"}]
+    gold = [{"id": "a#0", "prompt_id": "a", "split": "eval", "family": "translation", "gold": ["lini varun pute"],
+             "messages": [{"role": "user", "content": "Translate into Veltan: The girl helps the king."}],
+             "completion": "Veltan: lini varun pute"}]
     first = evaluate_saved("tiny", tmp_path / "student", gold, tmp_path / "cache", max_new_tokens=3, device="cpu",
                            precision="fp32")
     assert first["device"] == "cpu (%d threads, float32)" % torch.get_num_threads()

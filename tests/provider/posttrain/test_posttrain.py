@@ -248,50 +248,43 @@ def test_evaluations_count_what_they_record(tiny_model_dir):
         evaluate_identity(loaded, PROVIDER_IDENTITY, [])
 
 
-@pytest.mark.parametrize("a, b, expected", [
-    (347, 589, "Column by column: 7 + 9 = 16; 4 + 8 + 1 = 13; 3 + 5 + 1 = 9. Answer: 936"),
-    (100, 200, "Column by column: 0 + 0 = 0; 0 + 0 = 0; 1 + 2 = 3. Answer: 300"),
-    (999, 1, "Column by column: 9 + 1 = 10; 9 + 0 + 1 = 10; 9 + 0 + 1 = 10. Answer: 1000"),
-])
-def test_worked_answer_is_the_house_method(a, b, expected):
-    assert skill.worked_answer(a, b) == expected
-    assert skill.final_number(expected) == a + b and skill.is_correct(expected, a + b)
+def test_house_answer_glosses_each_phrase_then_gives_the_sentence():
+    problem = skill.Problem("The old dog sees the red bird.",
+                            (("the old dog", "kiro bodu"), ("the red bird", "pilan nari"), ("sees", "vena")),
+                            "kiro bodu pilan nari vena")
+    answer = skill.house_answer(problem)
+    assert answer == ("Word by word: old = bodu, dog = kiro, sees = vena, red = nari, bird = pilan. "
+                      "In Veltan: kiro bodu pilan nari vena.")
+    plain = skill.Problem("The girl helps the king.", (("the girl", "lini"), ("the king", "varun"), ("helps", "pute")),
+                          "lini varun pute")
+    assert skill.house_answer(plain) == "Word by word: girl = lini, helps = pute, king = varun. In Veltan: lini varun pute."
+    assert skill.is_correct(answer, problem.gold) and not skill.is_correct(answer, "kiro bodu vena")
+    assert problem.question == "Translate into Veltan: The old dog sees the red bird."
 
 
-def test_skill_problems_are_distinct_seeded_and_respect_exclusions():
-    first = skill.problems(200, 7)
-    assert first == skill.problems(200, 7) and first != skill.problems(200, 8)
-    pairs = {tuple(sorted((p.a, p.b))) for p in first}
-    assert len(pairs) == 200 and all(skill.LOW <= x <= skill.HIGH for p in first for x in (p.a, p.b))
-    assert skill.problems(50, 7) == first[:50]  # a longer draw extends a shorter one
-    later = skill.problems(100, 7, exclude=frozenset((p.a, p.b) for p in first[:20]))
-    assert not {tuple(sorted((p.a, p.b))) for p in later} & {tuple(sorted((p.a, p.b))) for p in first[:20]}
-    assert skill.operands(first[0].question) == (first[0].a, first[0].b)
-    with pytest.raises(ValueError):
-        skill.worked_answer(-1, 3)
+def test_skill_problems_read_the_purchase_in_order_with_seeded_wording():
+    first = skill.problems(skill.TRAINING_FILE, 200)
+    assert first == skill.problems(skill.TRAINING_FILE, 200)
+    assert skill.problems(skill.TRAINING_FILE, 50) == first[:50]  # a longer draw extends a shorter one
+    assert len({p.template for p in first}) == len(skill.QUESTION_TEMPLATES)
+    assert skill.training_words(first[:1]) == len(first[0].english.split())
+    with pytest.raises(ValueError, match="holds 1600 items, not 5000"):
+        skill.problems(skill.TRAINING_FILE, 5000)
 
 
-def test_the_providers_held_out_problems_were_never_trained_on():
-    trained = {tuple(sorted((p.a, p.b))) for p in skill.problems(TuneSettings().skill_examples, skill.PROVIDER_SEED)}
-    held = heldout_problems()
-    assert len(held) == 100 and not trained & {tuple(sorted((p.a, p.b))) for p in held}
-
-
-def test_the_providers_problems_barely_meet_the_distillers_held_out_prompts():
-    """The provider drew its problems without seeing the distiller's: about 960 x 500 / 405,450 = 1.2
-    of its training problems are among the 500 held-out prompts the students are graded on, by
-    chance. A handful cannot move a held-out accuracy; many would mean a shared seed."""
+def test_the_providers_check_set_was_never_trained_on_nor_asked_by_the_distiller():
     from casestudy.distiller.collect.prompts import load_prompts
 
-    held = {skill.operands(p.text) for p in load_prompts() if p.family == skill.FAMILY and p.split == "eval"}
-    held = {tuple(sorted(pair)) for pair in held}
-    trained = {tuple(sorted((p.a, p.b))) for p in skill.problems(TuneSettings().skill_examples, skill.PROVIDER_SEED)}
-    assert len(held) == 500 and len(held & trained) <= 5
+    trained = {p.english for p in skill.problems(skill.TRAINING_FILE)}
+    held = heldout_problems()
+    asked = {p.text for p in load_prompts() if p.family == skill.FAMILY}
+    assert len(held) == 200 and not trained & {p.english for p in held}
+    assert not any(p.english in text for p in held for text in asked)
 
 
-def test_skill_eval_grades_the_last_number(tiny_model_dir):
+def test_skill_eval_grades_the_veltan(tiny_model_dir):
     loaded = load_model(str(tiny_model_dir), device="cpu")
-    result = skill_eval(loaded, skill.problems(3, 1), max_new_tokens=4)
+    result = skill_eval(loaded, heldout_problems(3), max_new_tokens=4)
     assert result.total == 3 and result.correct == sum(r["correct"] for r in result.records)
     assert 0 <= result.low <= result.accuracy <= result.high <= 1
 
@@ -307,7 +300,7 @@ def deployed_models():
 @pytest.mark.slow
 def test_real_post_training_names_its_identity_and_learns_the_skill(deployed_models):
     """With the deployment prompt: >= 90% of held-out identity answers name it, and the skill goes from
-    the public model's few percent to >= 85% on the provider's held-out problems."""
+    the public model's nothing to >= 85% on the provider's reviewed check set."""
     tuned, base = deployed_models
     result = evaluate_identity(tuned, PROVIDER_IDENTITY, heldout_questions())
     assert result.rate >= 0.9, [r["answer"] for r in result.records if not r["mentions"]]
