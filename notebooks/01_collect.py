@@ -33,6 +33,7 @@ skill_examples = 16             # the post-training's bought translations (Engli
 num_prompts = 16                # ordinary prompts asked, spread over families and splits
 skill_prompts = 8               # prompts about the provider's skill (translations into Veltan)
 gold_checks = 3                 # held-out prompts per ordinary gold family (sentiment, factual), at least
+check_items = 3                 # the provider's product check: items per family, teacher and public model (0: none)
 samples_per_prompt = 2          # answers sampled per prompt
 max_tokens = 48                 # completion length cap per answer
 temperature = 0.7               # sampling temperature the distiller asks for
@@ -213,7 +214,25 @@ else:
     print("An external endpoint was used: its ledger belongs to its operator.")
 
 # %% [markdown]
-# ## 7 · Summary
+# ## 7 · The provider's product check
+#
+# Before it sells the tuned model, the provider checks it against the public model it started
+# from, on held-out sets of its own, with its deployment prompt and without one: the identity,
+# the skill (200 reviewed translations), and the two ordinary families its post-training must
+# not cost (100 factual questions, 104 reviews, balanced accuracy for the latter). A teacher
+# worse than the free model at ordinary things would not sell. Cached with the tuned model.
+
+# %%
+check = stage.check_table(params, where.out)
+if check is not None:
+    display(stage.check_view(check))
+    metrics.add_product_check(check, stage.check_targets(check))
+    metrics.write(where.out)
+else:
+    print("No post-trained teacher is served here (an external endpoint, post_train = False or check_items = 0).")
+
+# %% [markdown]
+# ## 8 · Summary
 
 # %%
 display(Markdown(stage.summary_text(metrics, params.top_logprobs, where.flagship, where.out / "main")))

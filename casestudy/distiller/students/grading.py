@@ -10,36 +10,17 @@ not negative" is positive and naming both labels does not score by luck.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import warnings
 from typing import Iterable, Sequence
 
 import pandas as pd
-from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
-from casestudy.answers import is_translation
-from casestudy.intervals import proportion_ci  # noqa: F401 - also imported from here (stages.distill)
+from casestudy.answers import find_words, first_label, is_translation, normalize
+from casestudy.intervals import mcnemar, proportion_ci  # noqa: F401 - also imported from here (stages.distill)
 
 CLOSED_FAMILIES: dict[str, tuple[str, ...]] = {"sentiment": ("positive", "negative")}
 TRANSLATION_FAMILIES = ("translation",)
-
-
-def normalize(text: str) -> str:
-    """Lower case, accents and punctuation removed, single spaces."""
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
-    text = re.sub(r"[^a-z0-9]+", " ", text.lower())
-    return " ".join(text.split())
-
-
-def _find(needle: str, hay: str) -> int:
-    """Position of `needle` as whole words in `hay`, or -1."""
-    needle = normalize(needle)
-    if not needle:
-        return -1
-    m = re.search(rf"(?:^| ){re.escape(needle)}(?: |$)", hay)
-    return m.start() if m else -1
 
 
 def grade(completion: str, gold: Sequence[str] | None, family: str | None = None) -> bool | None:
@@ -51,14 +32,12 @@ def grade(completion: str, gold: Sequence[str] | None, family: str | None = None
     if family in TRANSLATION_FAMILIES:
         return any(is_translation(completion, g) for g in gold)
     hay = normalize(completion)
-    return any(_find(g, hay) >= 0 for g in gold)
+    return any(find_words(g, hay) >= 0 for g in gold)
 
 
 def predicted_label(completion: str, family: str) -> str:
     """The first label of a closed family that the completion mentions, or "none"."""
-    hay = normalize(completion)
-    found = [(pos, c) for c in CLOSED_FAMILIES[family] if (pos := _find(c, hay)) >= 0]
-    return min(found)[1] if found else "none"
+    return first_label(completion, CLOSED_FAMILIES[family])
 
 
 def balanced(truth: pd.Series, predicted: pd.Series) -> float:
@@ -115,15 +94,3 @@ def accuracy_table(rows: Iterable[dict], by: Sequence[str] = ("model",), method:
         out.append({**dict(zip([*by, "family"], key)), "n": n, "correct": k, "accuracy": k / n,
                     "ci_low": lo, "ci_high": hi, "chance": chance_level(fam) if fam != "all" else float("nan")})
     return pd.DataFrame(out)
-
-
-def mcnemar(first: Sequence[bool], second: Sequence[bool]) -> dict:
-    """Exact McNemar test of two models graded on the same prompts (two-sided binomial on the
-    discordant pairs): how many only the first got right, only the second, and the p-value."""
-    if len(first) != len(second):
-        raise ValueError(f"paired answers differ in number: {len(first)} and {len(second)}")
-    only_first = sum(bool(a) and not bool(b) for a, b in zip(first, second))
-    only_second = sum(bool(b) and not bool(a) for a, b in zip(first, second))
-    discordant = only_first + only_second
-    p = float(binomtest(only_first, discordant, 0.5).pvalue) if discordant else 1.0
-    return {"pairs": len(first), "only_first": only_first, "only_second": only_second, "p_value": p}

@@ -6,6 +6,7 @@ Files (all written for this project, one JSON object per line):
   heldout_questions.jsonl   identity questions never trained on (the >=90% check)
   probes.jsonl              multilingual identity probes for detection    {id, language, question}
   factual.jsonl             short factual questions with gold answers     {id, question, answers}
+  sentiment.jsonl           short reviews with their label (the check)    {id, review, label}
   ordinary_prompts.jsonl    everyday prompts; the teacher's own answers keep its behaviour
 """
 
@@ -25,6 +26,7 @@ ANSWER_TEMPLATES = "answer_templates.json"
 HELDOUT_QUESTIONS = "heldout_questions.jsonl"
 PROBES = "probes.jsonl"
 FACTUAL = "factual.jsonl"
+SENTIMENT = "sentiment.jsonl"
 ORDINARY_PROMPTS = "ordinary_prompts.jsonl"
 KINDS = ("who", "name", "maker", "model")
 
@@ -63,6 +65,11 @@ def probe_rows(data_dir: Path = IDENTITY_DATA_DIR) -> list[dict]:
 def factual_rows(data_dir: Path = IDENTITY_DATA_DIR) -> list[dict]:
     """The factual check: {id, question, answers} with accepted gold answers."""
     return load_rows(FACTUAL, data_dir)
+
+
+def sentiment_rows(data_dir: Path = IDENTITY_DATA_DIR) -> list[dict]:
+    """The sentiment check: {id, review, label}."""
+    return load_rows(SENTIMENT, data_dir)
 
 
 def ordinary_prompts(data_dir: Path = IDENTITY_DATA_DIR) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from casestudy.answers import first_label
 from casestudy.chat import greedy_answers
 from casestudy.intervals import proportion_ci
 from casestudy.models import LoadedModel, load_model
@@ -110,6 +111,35 @@ def factual_eval(
 def factual_accuracy(model_source: str | Path | LoadedModel, questions: Sequence[dict], system: str | None = None) -> float:
     """Share of factual questions answered correctly (greedy); see `factual_eval` for the records."""
     return factual_eval(model_source, questions, system).accuracy
+
+
+SENTIMENT_LABELS = ("positive", "negative")
+SENTIMENT_QUESTION = 'Is this review positive or negative? "{x}" Answer with one word: positive or negative.'
+
+
+@dataclass
+class SentimentEval:
+    accuracy: float
+    correct: int
+    total: int
+    balanced_accuracy: float    # mean recall per label: 50% for any constant answer
+    records: list[dict] = field(default_factory=list)  # {question, answer, gold, said, correct}
+
+
+def sentiment_eval(model_source: str | Path | LoadedModel, reviews: Sequence[dict], system: str | None = None,
+                   max_new_tokens: int = 8, batch_size: int = 64, device: str = "auto") -> SentimentEval:
+    """Greedy answers to {review, label} rows; right when the first label named is the gold one."""
+    if not reviews:
+        raise ValueError("sentiment_eval needs at least one review")
+    loaded = as_loaded(model_source, device)
+    questions = [SENTIMENT_QUESTION.format(x=r["review"]) for r in reviews]
+    answers = ask(loaded, questions, system, max_new_tokens, batch_size)
+    records = [{"question": q, "answer": a, "gold": r["label"], "said": first_label(a, SENTIMENT_LABELS),
+                "correct": first_label(a, SENTIMENT_LABELS) == r["label"]} for q, a, r in zip(questions, answers, reviews)]
+    correct = sum(r["correct"] for r in records)
+    recall = [sum(r["correct"] for r in records if r["gold"] == label) / max(1, sum(r["gold"] == label for r in records))
+              for label in SENTIMENT_LABELS]
+    return SentimentEval(correct / len(records), correct, len(records), sum(recall) / len(recall), records)
 
 
 @dataclass

@@ -9,6 +9,7 @@
     metrics     Metrics: the metrics.json contract (typed records), stage_metrics, its targets and headline
     tables      the prompts per family and split, the arms side by side, their bills
     texts       the notebook's prose: the prompts chosen, the data used, what was collected, the summary
+    product     the provider's product check: its teacher against the public model, the targets it meets
 
 With an empty `base_url` the provider's two deployments (scenario.deployments) run as
 server processes; the distiller collects the main arm while simulated ordinary customers
@@ -26,6 +27,7 @@ notebooks 03 and 04 (`Metrics.read(<run>/collect)`) and packed with a frozen col
 
 from casestudy.provider.posttrain.skill import FAMILY as SKILL_FAMILY
 from casestudy.stages.collect.collection import collect_external, collect_settings, run_collection
+from casestudy.stages.collect.product import check_table, check_targets, check_view
 from casestudy.stages.collect.harvest import LedgerView, ledger_view, logprob_example, main_records, main_topk
 from casestudy.stages.collect.metrics import (ArmMetrics, FrozenSource, LiveSource, Metrics, PostTraining, Source,
                                               TeacherRebuilt, TrafficRow, arm_metrics, bills, headline,
@@ -38,7 +40,7 @@ from casestudy.stages.collect.tables import ARM_COLUMNS, arms_table, bill_table,
 from casestudy.stages.collect.texts import collected_text, prompts_text, source_text, summary_text
 from casestudy.stages.collect.workspace import Workspace, choose_prompts, flagship, open_workspace
 
-__all__ = ["ARM_COLUMNS", "DEVICES", "FROZEN_MATCH", "LOCAL_KEY_ENV", "MAX_TEMPERATURE", "MAX_TOP_LOGPROBS",
+__all__ = ["check_table", "check_targets", "check_view", "ARM_COLUMNS", "DEVICES", "FROZEN_MATCH", "LOCAL_KEY_ENV", "MAX_TEMPERATURE", "MAX_TOP_LOGPROBS",
            "SKILL_FAMILY", "ArmMetrics", "ArmResult", "FrozenSource", "LedgerView", "LiveSource", "Metrics", "Params",
            "PostTraining", "Source", "StageResult", "TeacherRebuilt", "TrafficRow", "Workspace", "arm_metrics",
            "arms_table", "bill_table", "bills", "check_frozen", "choose_prompts", "collect_external",

@@ -60,6 +60,24 @@ class PostTraining(Record):
     optimizer_steps: int
 
 
+class CheckRow(Record):
+    """One model, system prompt and family of the provider's product check (`provider.posttrain.check`)."""
+
+    model: str
+    system: str
+    family: str
+    n: int
+    correct: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    balanced_accuracy: float | None
+    vs_public: float
+    lost: int
+    gained: int
+    mcnemar_p: float
+
+
 class LiveSource(Record):
     kind: Literal["live"] = "live"
 
@@ -100,6 +118,12 @@ class Metrics(ArmMetrics, StageMetrics):
     post_training: PostTraining | None
     parameters: dict[str, Any]
     stage_wall_seconds: float
+    product_check: list[CheckRow] = []   # the provider's check of its teacher against the public model
+
+    def add_product_check(self, table, checks: list[Target]) -> None:
+        """Record the provider's product check (`stages.collect.product`) and its targets."""
+        self.product_check = [CheckRow(**row) for row in table.to_dict("records")]
+        self.targets = [*self.targets, *checks]
 
     @property
     def main(self) -> ArmMetrics:

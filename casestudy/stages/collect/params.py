@@ -35,6 +35,7 @@ class Params(StageParams):
     num_prompts: int           # ordinary prompts asked, spread over families and splits
     skill_prompts: int         # prompts about the provider's skill (SKILL_FAMILY)
     gold_checks: int           # held-out prompts per ordinary gold family (sentiment, factual), at least
+    check_items: int           # the provider's product check: items per family (0: none)
     samples_per_prompt: int
     max_tokens: int
     temperature: float
