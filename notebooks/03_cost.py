@@ -39,6 +39,7 @@ scaling_epochs = 2.0                 # epochs over the collected data in the sca
 scaling_max_samples = 1e7            # right end of the scaling figure
 
 # %%
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -170,7 +171,11 @@ if cost:
 
 # %%
 if cost:
-    display(stage.routes_table(cost))
+    routes = stage.routes_table(cost)
+    display(routes)
+    if len(routes):
+        plots.routes(routes)
+        plt.show()
     display(Markdown(stage.routes_text(cost)))
 
 # %% [markdown]

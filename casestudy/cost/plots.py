@@ -71,3 +71,30 @@ def _size_label(params: float) -> str:
     if np.log10(params) >= 9:
         return f"{params / 1e9:g}B student"
     return f"{params / 1e6:g}M student"
+
+
+def routes(table: pd.DataFrame):
+    """Three routes to the same skill: what each one's data and compute cost (log x, side by side: a stacked
+    bar would hide the smaller part on a log scale), the total, and the skill it reached."""
+    fig, (cost_ax, skill_ax) = plt.subplots(1, 2, figsize=(11, 3.0), gridspec_kw={"width_ratios": [3, 1.2]},
+                                            sharey=True)
+    y = np.arange(len(table))
+    parts = {"data (translations: modelled; API: its bill)": "data USD", "compute (measured)": "compute USD (measured)"}
+    for offset, (label, column) in zip((-0.2, 0.2), parts.items()):
+        cost_ax.barh(y + offset, table[column], height=0.38, label=label)
+    for i, total in enumerate(table["total USD"]):
+        cost_ax.annotate(f"total ${total:,.2f}" if total >= 1 else f"total ${total:.2g}", (table["data USD"].iloc[i], i - 0.2),
+                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    values = table[list(parts.values())].to_numpy().ravel()
+    values = values[values > 0]
+    cost_ax.set(xscale="log", yticks=y, yticklabels=table.index, xlabel="USD (log scale)",
+                title="what each route to the skill cost", xlim=(values.min() / 5, values.max() * 30))
+    cost_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
+    skill_ax.barh(y, table["skill accuracy"], color=["C3", "C0", "C2"][:len(table)])
+    for i, accuracy in enumerate(table["skill accuracy"]):
+        skill_ax.annotate(f"{accuracy:.0%}", (accuracy, i), xytext=(4, 0), textcoords="offset points", va="center",
+                          fontsize=8)
+    skill_ax.set(xlim=(0, 1.15), xlabel="held-out skill accuracy", title="the skill it reached")
+    cost_ax.invert_yaxis()
+    fig.tight_layout()
+    return fig

@@ -248,3 +248,34 @@ def test_a_topk_control_without_control_logprobs_is_left_out_and_a_harvest_of_to
     plans = distill.plans(asked, data)
     judged = distill.verdict(distill.skill_table(graded({"teacher": 30, "public": 5}), plans, {}), plans, asked)
     assert judged.best is None and "No distilled student of the whole public model was trained" in judged.texts[0]
+
+
+def ordinary_graded(right: dict[str, int], family: str = "factual", n: int = 100) -> list[dict]:
+    """`right[model]` of `n` held-out `family` prompts right, the first ones."""
+    return [{"model": model, "prompt_id": f"{family}-{i}", "family": family, "gold": ["Paris"],
+             "completion": "Paris" if i < k else "Lyon", "correct": i < k}
+            for model, k in right.items() for i in range(n)]
+
+
+def test_ordinary_table_sets_every_model_against_the_public_model_on_the_same_prompts():
+    answers = ordinary_graded({"public": 60, "teacher": 58, "sft": 50}) + graded({"teacher": 30, "public": 1})
+    table = distill.ordinary_table(answers).set_index("model")
+    assert list(table.index) == ["public", "teacher", "sft"] and (table.family == "factual").all()  # no skill rows
+    teacher = table.loc["teacher"]
+    assert (teacher.n, teacher.correct, teacher.lost, teacher.gained) == (100, 58, 2, 0)
+    assert teacher.vs_public == pytest.approx(-0.02) and teacher.mcnemar_p == 0.5
+    assert table.loc["sft", "mcnemar_p"] < 0.01 and table.loc["public", "vs_public"] == 0
+    texts = distill.ordinary_texts(distill.ordinary_table(answers))
+    assert texts == ["**factual** (100 held-out prompts): the public model 60%; `teacher` 58% (-2%, p = 0.5); "
+                     "`sft` 50% (-10%, p = 0.002)."]
+
+
+def test_the_teacher_keeps_an_ordinary_family_when_it_loses_two_points_at_most_on_100_prompts():
+    kept = distill.teacher_kept(distill.ordinary_table(ordinary_graded({"public": 60, "teacher": 58})), 0.02)
+    assert [t.met for t in kept] == [True]
+    lost = distill.teacher_kept(distill.ordinary_table(ordinary_graded({"public": 60, "teacher": 55})), 0.02)
+    assert [t.met for t in lost] == [False] and lost[0].measured.startswith("-5.0% on 100 prompts (5 lost")
+    few = distill.teacher_kept(distill.ordinary_table(ordinary_graded({"public": 6, "teacher": 6}, n=12)), 0.02)
+    assert [t.met for t in few] == [False]  # 12 prompts cannot show a 2-point loss
+    assert [t.met for t in distill.teacher_kept(distill.ordinary_table(ordinary_graded({"public": 6, "teacher": 6})),
+                                                None)] == [None]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from casestudy.cost.compute import HardwareAssumptions, stage_cost_table
-from casestudy.cost.headline import (Architecture, best_student, collection_flops, estimate_training, provider_cost,
+from casestudy.cost.headline import (Architecture, collection_flops, estimate_training, provider_cost,
                                      student_cost_table)
 from casestudy.cost.prices import AnnotationPrice, PricePoint, api_bill
 from casestudy.cost import sides
@@ -87,14 +87,14 @@ def analyse_run(inputs: RunInputs, params: Params, price_points: list[PricePoint
 
 def skill_routes(inputs: RunInputs, students: pd.DataFrame, provider: dict, price: AnnotationPrice,
                  price_point: PricePoint) -> list[Route]:
-    """The provider's, the best distilled student's and the honest competitor's routes to the skill, each
+    """The provider's, the best distilled student's (notebook 02's verdict) and the honest competitor's routes
+    to the skill, each
     with its data (translations at `price`, or the API bill) and its measured compute; [] when one is missing."""
     distill, post = inputs.distill, inputs.collect.post_training
-    best = best_student(students)
-    competitor = students[students.student == "competitor"]
-    if best is None or competitor.empty or post is None or distill.teacher_skill is None:
+    best, competitor = (students[students.student == name] for name in (distill.best_student, "competitor"))
+    if best.empty or competitor.empty or post is None or distill.teacher_skill is None:
         return []
-    competitor = competitor.iloc[0]
+    best, competitor = best.iloc[0], competitor.iloc[0]
     return [translation_route(PROVIDER, post.skill_examples or 0, post.skill_words, provider["post_training_usd"],
                               distill.teacher_skill.accuracy, price),
             api_route(DISTILLER, inputs.collect.main.records, best.api_usd, price_point.label,

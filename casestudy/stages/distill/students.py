@@ -91,8 +91,9 @@ class Harvest:
         """How many distinct skill prompts the distiller trains on: what the competitor buys as many of."""
         return len({r.get("prompt_id", r["id"]) for r in self.main_train if r["family"] == SKILL_FAMILY})
 
-    def train_records(self, arm: str) -> list[dict]:
-        return {"main": self.main_train, "control": self.control_train, "competitor": self.competitor_train}[arm]
+    def train_records(self, arm: str | None) -> list[dict]:
+        """The records a student of `arm` trains on (an untrained one, arm None, is measured on the main arm's)."""
+        return {"control": self.control_train, "competitor": self.competitor_train}.get(arm, self.main_train)
 
     @classmethod
     def read(cls, collect: Path) -> "Harvest":
