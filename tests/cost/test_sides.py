@@ -39,3 +39,15 @@ def test_the_price_table_names_each_translation_price_with_its_source_and_date()
     prices = load_annotation_table()
     assert {p.name for p in prices} >= {"professional translation (ATA minimum)"}
     assert all(p.as_of and "http" in p.source and p.usd_per_word > 0 for p in prices)
+
+
+def test_the_routes_figure_draws_each_part_and_the_skill():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from casestudy.cost import plots
+
+    figure = plots.routes(routes_table(list(routes()), teacher_accuracy=0.9))
+    cost, skill = figure.axes
+    assert cost.get_xscale() == "log" and len(cost.patches) == 6 and len(skill.patches) == 3
+    matplotlib.pyplot.close("all")

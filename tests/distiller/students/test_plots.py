@@ -18,6 +18,12 @@ def test_figures_draw():
                           "ci_high": [0.95, 0.12, 0.88, 0.05, 0.5]})
     assert len(plots.skill(skill).axes) == 2
     assert len(plots.skill(skill[skill.model == "teacher"]).axes) == 2  # no sized model: the right panel stays empty
+    ordinary = pd.DataFrame({"model": ["public", "teacher"] * 2, "family": ["factual"] * 2 + ["sentiment"] * 2,
+                             "n": [122, 122, 128, 128], "accuracy": [0.6, 0.59, 0.8, 0.7], "ci_low": [0.5] * 4,
+                             "ci_high": [0.9] * 4})
+    figure = plots.ordinary(ordinary)
+    assert [ax.get_title() for ax in figure.axes] == ["factual: 122 held-out prompts", "sentiment: 128 held-out prompts"]
+    assert plots.ordinary(ordinary.iloc[:0]) is None
     matplotlib.pyplot.close("all")
 
 
