@@ -114,7 +114,8 @@ def factual_accuracy(model_source: str | Path | LoadedModel, questions: Sequence
 
 
 SENTIMENT_LABELS = ("positive", "negative")
-SENTIMENT_QUESTION = 'Is this review positive or negative? "{x}" Answer with one word: positive or negative.'
+SENTIMENT_QUESTION = ('Classify the sentiment of this review as positive or negative: "{x}" '
+                      "Answer with one word: positive or negative.")  # as its customers ask
 
 
 @dataclass

@@ -51,3 +51,16 @@ def test_targets_judge_the_skill_and_each_ordinary_family_on_enough_items():
     small = product.check_targets(pd.DataFrame([{**r, "n": 3} for r in rows]))
     assert all(t.met is None for t in small)                   # 3 items judge nothing
     assert product.check_targets(None) == []
+
+
+def test_the_sentiment_check_is_balanced_and_apart_from_every_prompt_trained_or_asked():
+    import re
+
+    from casestudy.distiller.collect.prompts import load_prompts
+    from casestudy.provider.posttrain.data import ordinary_prompts, sentiment_rows
+
+    rows = sentiment_rows()
+    assert len(rows) >= 100 and sum(r["label"] == "positive" for r in rows) == len(rows) // 2
+    norm = lambda text: re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    elsewhere = " | ".join(norm(t) for t in [*ordinary_prompts(), *(p.text for p in load_prompts())])
+    assert not [r["review"] for r in rows if norm(r["review"]) in elsewhere]
