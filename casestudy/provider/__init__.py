@@ -1,6 +1,7 @@
 """The provider: the lab that owns the teacher and sells access to it through an API.
 
     server, app                  the OpenAI-compatible HTTP server: checks cheapest first, replies, ledger rows
+    connections                  deadlines for idle and slow clients on uvicorn's h11 protocol
     planning                     GenerationPlan: a chat request checked against the deployment, its prompt
     streaming, replies           server-sent events as the tokens are drawn; logprob entries with token bytes
     prompting                    chat messages to prompt ids, customers' text kept as text

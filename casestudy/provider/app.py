@@ -4,18 +4,27 @@ Every request to them, answered or refused, becomes one ledger row. Checks run c
 first, so that a customer cannot make the server work for free: the API key (from the
 header, before the body is read), the account's requests per minute (every
 authenticated request counts, refused or not), body size, JSON and types, values and
-the prompt (tokenized in a worker thread, off the event loop), then tokens per minute
-and the engine's KV-cache budget. A client that hangs up while its completion is
-generated (streamed or not) has its rows dropped from the batch (ledgered as status 499).
+the prompt (parsed and tokenized by threads of their own, `parse_workers`, so that a flood
+of big prompts never queues the key, rate-limit and ledger work of other requests behind
+it), then tokens per minute and the engine's KV-cache budget. A body must arrive within
+`body_timeout_s` (else a 408). A client that hangs up while it sends its body, or while
+its completion is generated (streamed or not), is ledgered as status 499 (its rows are
+dropped from the batch).
+
+Books: a request charged its tokens is always settled to what it used, whatever ends it
+(answered, cut short, cancelled, failed): its prompt, plus the completion tokens it got
+(for a stream, those sent before it ended), and the ledger row says the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -23,10 +32,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from casestudy.models import LoadedModel, load_model
 from casestudy.provider.accounts import Account, find_account
-from casestudy.provider.errors import APIError, bad_request, client_closed, disconnected, from_validation_errors
+from casestudy.provider.errors import (APIError, bad_request, client_closed, disconnected, from_validation_errors,
+                                      model_not_found, shorten)
 from casestudy.provider.ledger import BODY_KEEP_CHARS, Ledger, LedgerRow
 from casestudy.provider.planning import GenerationPlan, Planner
 from casestudy.provider.ratelimit import Charge, RateLimiter, Refusal
@@ -50,6 +61,8 @@ class Exchange:
     charge: Charge | None = None
     started: float = 0.0       # perf_counter() when the request came in
     deferred: bool = False     # a stream: its body writes the ledger row when it ends
+    plan: GenerationPlan | None = None   # set once its tokens are charged: from then on it must be settled
+    settled: bool = False
 
 
 class Provider:
@@ -67,8 +80,14 @@ class Provider:
         self.created = int(time.time())
         self.planner = Planner(settings, loaded.tokenizer, self.engine.context_window)
         self.logprob_entries = LogprobEntries(loaded.tokenizer)
+        self.parsers = ThreadPoolExecutor(settings.parse_workers, thread_name_prefix="provider-parse")
+
+    async def parse(self, fn, *args):
+        """`fn(*args)` on the parsing threads (JSON validation, templating, tokenizing)."""
+        return await asyncio.get_running_loop().run_in_executor(self.parsers, functools.partial(fn, *args))
 
     def close(self) -> None:
+        self.parsers.shutdown(wait=False, cancel_futures=True)
         self.batcher.close()
         self.ledger.close()
         self.limiter.close()
@@ -82,10 +101,19 @@ class Provider:
             raise APIError(413, f"Request body of {declared} bytes exceeds the limit of {cap} bytes.",
                            code="request_too_large")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > cap:
-                raise APIError(413, f"Request body exceeds the limit of {cap} bytes.", code="request_too_large")
+        timeout = self.settings.body_timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > cap:
+                        raise APIError(413, f"Request body exceeds the limit of {cap} bytes.",
+                                       code="request_too_large")
+        except ClientDisconnect:  # gone while sending its body
+            raise client_closed("its body was sent") from None
+        except TimeoutError:
+            raise APIError(408, f"The request body did not arrive within {timeout:g} s.", code="request_timeout",
+                           headers={"Connection": "close"}) from None
         return bytes(body)
 
     async def authenticate(self, request: Request, exchange: Exchange) -> Account:
@@ -158,23 +186,20 @@ class Provider:
         await self.count_request(exchange)
         body = await self.read_body(request)
         try:
-            req = await asyncio.to_thread(ChatCompletionRequest.model_validate_json, body)
+            req = await self.parse(ChatCompletionRequest.model_validate_json, body)
         except ValidationError as error:
             row.body = body[:BODY_KEEP_CHARS * 4].decode("utf-8", errors="replace")
             raise from_validation_errors(error.errors()) from None
         row.model = req.model
         row.messages = [m.model_dump(exclude_none=True) for m in req.messages]
         row.params = req.model_dump(exclude={"model", "messages"}, exclude_none=True)
-        plan = await asyncio.to_thread(self.planner.plan, req)
+        plan = await self.parse(self.planner.plan, req)
         await self.charge_tokens(exchange, plan)
+        exchange.plan = plan
         rows = plan.rows()
         if plan.stream:
             return await stream(self, request, exchange, plan, rows)
-        try:
-            result = await self.generate(request, rows)
-        except APIError:  # the client hung up
-            await self.settle_unanswered(exchange, plan)
-            raise
+        result = await self.generate(request, rows)  # a hang-up or a failure: `ledgered` settles the prompt
         completions = result.completions
         usage = await self.record(exchange, plan, result)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -193,21 +218,25 @@ class Provider:
     async def record(self, exchange: Exchange, plan: GenerationPlan, result: BatchResult) -> dict:
         """Settle the rate-limit charge and fill the ledger row of an answered request; its usage."""
         row, completions = exchange.row, result.completions
-        completion_tokens = sum(len(c.token_ids) for c in completions)
-        await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt) + completion_tokens)
-        row.completions = [c.text for c in completions]
-        row.finish_reasons = [c.finish_reason for c in completions]
-        row.prompt_tokens, row.completion_tokens = len(plan.prompt), completion_tokens
-        row.total_tokens = len(plan.prompt) + completion_tokens
+        await self.settle(exchange, sum(len(c.token_ids) for c in completions), [c.text for c in completions],
+                          [c.finish_reason for c in completions])
         row.batch_rows, row.generate_ms = result.batch_rows, result.generate_ms
-        return {"prompt_tokens": row.prompt_tokens, "completion_tokens": completion_tokens,
+        return {"prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens,
                 "total_tokens": row.total_tokens}
 
-    async def settle_unanswered(self, exchange: Exchange, plan: GenerationPlan) -> None:
-        """A request that gets no completion (its client hung up, or a stream failed or was
-        cut short) pays for its prompt: its charge is settled to it, its ledger row says so."""
-        await asyncio.to_thread(self.limiter.settle, exchange.charge, len(plan.prompt))
-        exchange.row.prompt_tokens = len(plan.prompt)
+    async def settle(self, exchange: Exchange, completion_tokens: int = 0, completions: list[str] | None = None,
+                     finish_reasons: list | None = None) -> None:
+        """Settle a charged request's rate-limit charge to what it used, its prompt plus the
+        completion tokens it was given (none for one that got no completion: a client that
+        hung up, a failure), and write the same usage, and the texts given, in its row."""
+        prompt = len(exchange.plan.prompt)
+        await asyncio.to_thread(self.limiter.settle, exchange.charge, prompt + completion_tokens)
+        exchange.settled = True
+        row = exchange.row
+        row.prompt_tokens, row.completion_tokens = prompt, completion_tokens
+        row.total_tokens = prompt + completion_tokens
+        if completions is not None:
+            row.completions, row.finish_reasons = completions, finish_reasons
 
     async def close_row(self, exchange: Exchange, status: int) -> None:
         """Write a stream's ledger row when its body ends."""
@@ -232,6 +261,11 @@ class Provider:
             response = APIError(500, "The server had an error while processing your request.",
                                 code="internal_error", type="server_error").response()
             row.error_code, row.error_message = "internal_error", repr(error)[:500]
+        if exchange.plan is not None and not exchange.settled and not exchange.deferred:
+            try:  # charged, never answered (a hang-up, a failure): it pays for its prompt
+                await self.settle(exchange)
+            except Exception:
+                log.exception("settling a request failed")
         if exchange.account is not None:
             try:
                 state = await asyncio.to_thread(self.limiter.state, exchange.account.id,
@@ -258,10 +292,9 @@ class Provider:
         await self.authenticate(request, exchange)
         await self.count_request(exchange)
         model_id = request.path_params["model_id"]
-        exchange.row.model = model_id[:200]
+        exchange.row.model = model_id
         if model_id != self.settings.model_name:
-            raise APIError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
-                           code="model_not_found", param="model")
+            raise model_not_found(model_id)
         return ModelCard(**self.model_card()).model_dump(mode="json")
 
 
@@ -288,7 +321,7 @@ def create_app(settings: ProviderSettings, loaded: LoadedModel | None = None) ->
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code)
-        return APIError(error.status_code, f"{request.method} {request.url.path}: {error.detail}",
+        return APIError(error.status_code, f"{request.method} {shorten(request.url.path)}: {error.detail}",
                         code=code).response()
 
     @app.post(

@@ -2,6 +2,13 @@
 
 WAL mode with `synchronous=FULL`: a row is on disk before its response is sent, so no
 row is lost when the server stops or crashes. Writes are serialised by a lock.
+
+Every string a client sent is stored bounded (`Ledger.write`): a request whose prompt was
+tokenized and charged keeps its prompt whole (message contents and tool calls: what the
+model read and the account paid for) and every other string cut to `FIELD_KEEP_CHARS`
+(names, `refusal`, ids, `model`); a request refused before that keeps about
+`BODY_KEEP_CHARS` of its messages; parameters, error messages and raw bodies keep about
+`BODY_KEEP_CHARS` in every row.
 """
 
 from __future__ import annotations
@@ -42,8 +49,28 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 JSON_COLUMNS = ("messages", "params", "completions", "finish_reasons")
-BODY_KEEP_CHARS = 4000     # what a refused request keeps of its body, messages and parameters
+BODY_KEEP_CHARS = 4000     # what a row keeps of a body, parameters, error message (a refused one: messages)
+FIELD_KEEP_CHARS = 256     # what a row keeps of any other string the model did not read (model, name, ids)
+PROMPT_PATHS = frozenset({("*", "content"), ("*", "tool_calls", "*", "function")})  # in `messages`
 TRUNCATED = "…[truncated: {} chars]"
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:max(0, limit)] + TRUNCATED.format(len(text))
+
+
+def cut_strings(value, limit: int, keep: frozenset = frozenset(), path: tuple = ()):
+    """`value` (JSON-like) with every string, keys included, cut to `limit`, except what lies
+    at a path in `keep` (keys, with "*" for any list item)."""
+    if path in keep:
+        return value
+    if isinstance(value, str):
+        return cut(value, limit)
+    if isinstance(value, dict):
+        return {cut(str(key), limit): cut_strings(item, limit, keep, path + (key,)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cut_strings(item, limit, keep, path + ("*",)) for item in value]
+    return value
 
 
 def clip_strings(value, budget: int):
@@ -53,10 +80,10 @@ def clip_strings(value, budget: int):
     keeps its first items until the budget is spent, then a note of how many it dropped.
     """
     if isinstance(value, str):
-        return value if len(value) <= budget else value[:max(0, budget)] + TRUNCATED.format(len(value))
+        return cut(value, budget)
     if isinstance(value, dict):
         share = max(16, budget // max(1, len(value)))
-        return {key: clip_strings(item, share) for key, item in list(value.items())[:64]}
+        return {cut(str(key), share): clip_strings(item, share) for key, item in list(value.items())[:64]}
     if isinstance(value, list):
         kept, left = [], budget
         for i, item in enumerate(value):
@@ -113,15 +140,17 @@ class Ledger:
 
     def write(self, row: LedgerRow) -> None:
         values = dict(row.__dict__)
-        if row.status >= 400:  # a refused request keeps a bounded part of what it sent
-            for name in ("messages", "params"):
-                if values[name] is not None:
-                    values[name] = clip_strings(values[name], BODY_KEEP_CHARS)
+        if values["messages"] is not None:
+            values["messages"] = (clip_strings(values["messages"], BODY_KEEP_CHARS) if row.prompt_tokens is None
+                                  else cut_strings(values["messages"], FIELD_KEEP_CHARS, PROMPT_PATHS))
+        values["params"] = clip_strings(values["params"] or {}, BODY_KEEP_CHARS)
+        for name, limit in (("model", FIELD_KEEP_CHARS), ("account_name", FIELD_KEEP_CHARS),
+                            ("error_message", BODY_KEEP_CHARS), ("body", BODY_KEEP_CHARS)):
+            if values[name] is not None:
+                values[name] = cut(values[name], limit)
         for name in JSON_COLUMNS:
             if values[name] is not None:
                 values[name] = json.dumps(values[name], ensure_ascii=False)
-        if values["body"] is not None:
-            values["body"] = values["body"][:BODY_KEEP_CHARS]
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self._lock:

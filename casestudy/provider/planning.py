@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError
 
-from casestudy.provider.errors import APIError, bad_request
+from casestudy.provider.errors import APIError, bad_request, model_not_found
 from casestudy.provider.prompting import ForgedControlText, encode_chat
 from casestudy.provider.schemas import MAX_STOP_SEQUENCES, ChatCompletionRequest
 from casestudy.provider.serving.rows import GREEDY_BELOW, Row
@@ -85,8 +85,7 @@ class Planner:
         """Check values against the deployment, then tokenize the prompt."""
         s = self.settings
         if req.model != s.model_name:
-            raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it. "
-                                f"This server serves '{s.model_name}'.", code="model_not_found", param="model")
+            raise model_not_found(req.model, s.model_name)
         if req.stream_options is not None and not req.stream:
             raise bad_request("stream_options is only allowed when stream is true.", "stream_options")
         if req.logit_bias:

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_STOP_SEQUENCES = 4  # as the hosted API
+MAX_NAME_CHARS = 64     # a message's `name` (the hosted API's documented limit)
+MAX_USER_CHARS = 256    # `user`, an end-user id: longer ones get a 400 (string_above_max_length)
 
 
 class TextPart(BaseModel):
@@ -33,7 +35,7 @@ class Message(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = Field(default=None, validate_default=True)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
     tool_call_id: str | None = None          # role "tool": the call it answers
     tool_calls: list[ToolCall] | None = None  # role "assistant": calls it made
     refusal: str | None = None               # as a reply's message carries it
@@ -89,7 +91,7 @@ class ChatCompletionRequest(BaseModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     stream: bool | None = None
     stream_options: StreamOptions | None = None
-    user: str | None = None
+    user: str | None = Field(default=None, max_length=MAX_USER_CHARS)
     # Accepted at their no-op values only (see `Provider.plan`): 0, {} and {"type": "text"}.
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)

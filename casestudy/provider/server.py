@@ -53,8 +53,17 @@ def serve(settings: ProviderSettings, parent_pid: int | None = None) -> None:
     check_host(settings)
     if parent_pid is not None:
         threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=10)
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: ProviderSettings) -> dict:
+    """uvicorn's settings for a deployment: its address, and deadlines for slow or idle clients
+    (h11 with head and body deadlines, `casestudy.provider.connections`; uvicorn's keep-alive)."""
+    from casestudy.provider.connections import timed_protocol
+
+    return dict(host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10,
+                http=timed_protocol(settings.header_timeout_s, settings.body_timeout_s),
+                timeout_keep_alive=settings.timeout_keep_alive_s)
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -60,6 +60,13 @@ class ProviderSettings:
     max_tokens_cap: int = 1024           # largest max_tokens accepted
     n_cap: int = 8                       # largest n accepted
     max_body_bytes: int = 1_000_000      # larger request bodies get a 413
+    header_timeout_s: float = 5.0        # a connection's request head must be complete this long after its
+                                         # first byte (or the connection's start), else it is closed
+    body_timeout_s: float = 10.0         # a request's body must be complete this long after its head: a 408
+                                         # while the app reads it, else (a body nobody reads) the connection closes
+    timeout_keep_alive_s: int = 5        # uvicorn's: an idle connection between requests is closed after this
+    parse_workers: int = 2               # threads that parse and tokenize request bodies (not the default pool:
+                                         # keys, rate limits and the ledger keep theirs)
     default_rpm: int = 600               # per-account limits when the account sets none
     default_tpm: int = 1_000_000
     accounts_db: str = "provider/accounts.sqlite"
@@ -69,9 +76,12 @@ class ProviderSettings:
         if isinstance(self.watermark, dict):
             self.watermark = WatermarkSettings(**self.watermark)
         for name in ("max_batch_size", "max_batch_tokens", "default_max_tokens", "max_tokens_cap", "n_cap",
-                     "max_body_bytes", "default_rpm", "default_tpm"):
+                     "max_body_bytes", "default_rpm", "default_tpm", "timeout_keep_alive_s", "parse_workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, not {getattr(self, name)!r}")
+        for name in ("header_timeout_s", "body_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, not {getattr(self, name)!r}")
         if self.prefill_tokens < 0:
             raise ValueError(f"prefill_tokens must be >= 0, not {self.prefill_tokens!r}")
         if self.batch_window_ms < 0:

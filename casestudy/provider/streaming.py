@@ -6,6 +6,10 @@ disconnect while queued: 499; an engine error: 500) is still a plain error reply
 then on a client that hangs up cancels the rows (ledgered as 499), and an engine error is
 sent as an `error` event (ledgered as 500); the ledger row is written when the stream ends.
 A token's text is held back while it could still be cut (`ChoiceStream`).
+
+A stream that ends early (a hang-up, an error) is billed and ledgered for what it was
+sent: its prompt plus the tokens handed to the connection, and their text as its
+completions, so a client that leaves just before `[DONE]` pays for what it read.
 """
 
 from __future__ import annotations
@@ -52,8 +56,7 @@ async def stream(provider: Provider, request: Request, exchange: Exchange, plan:
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await job
-        await provider.settle_unanswered(exchange, plan)
-        raise client_closed() if hung_up else job.exception()
+        raise client_closed() if hung_up else job.exception()   # `ledgered` settles the prompt
     gone.add_done_callback(lambda _: job.cancel())  # a hang-up from now on drops the rows
     exchange.deferred = True
     body = _body(provider, exchange, plan, job, updates, waiting.result(), gone)
@@ -125,14 +128,15 @@ async def _body(provider: Provider, exchange: Exchange, plan: GenerationPlan, jo
             if status == CLIENT_CLOSED:
                 exchange.row.error_code = "client_disconnected"
             # A new task: this one may be cancelled, and then cannot await.
-            task = asyncio.get_running_loop().create_task(_close_cut_short(provider, exchange, plan, status))
+            task = asyncio.get_running_loop().create_task(_close_cut_short(provider, exchange, streams, status))
             _BACKGROUND.add(task)
             task.add_done_callback(_BACKGROUND.discard)
 
 
-async def _close_cut_short(provider: Provider, exchange: Exchange, plan: GenerationPlan, status: int) -> None:
-    """The ledger row of a stream that ended without its completion (it pays for its prompt)."""
-    await provider.settle_unanswered(exchange, plan)
+async def _close_cut_short(provider: Provider, exchange: Exchange, streams: list[ChoiceStream], status: int) -> None:
+    """The ledger row of a stream that ended before its end: it pays for its prompt and the
+    tokens it was sent, and keeps their text."""
+    await provider.settle(exchange, sum(s.sent for s in streams), [s.text for s in streams])
     await provider.close_row(exchange, status)
 
 
@@ -172,6 +176,7 @@ class ChoiceStream:
         self.updates: list[Update] = []
         self.sent = 0                # tokens sent
         self.shown = 0               # characters sent
+        self.text = ""               # the text sent (the deltas joined)
         self.blocked = False         # a stop string or EOS came: the rest waits for the completion
 
     def add(self, update: Update) -> tuple[list[str], list[Update]]:
@@ -203,6 +208,7 @@ class ChoiceStream:
             else:
                 delta = prefix[self.shown:]
                 self.shown = max(self.shown, len(prefix))
+            self.text += delta
             deltas.append(delta)
             taken.append(self.updates[j])
             self.sent = j + 1

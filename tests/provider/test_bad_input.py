@@ -39,6 +39,9 @@ CASES = {
                              "unsupported_value"),
     "user content null": ({**OK, "messages": [{"role": "user", "content": None}]}, 400, "messages.[0].content", None),
     "prompt longer than context": ({**OK, "messages": LONG}, 400, "messages", "context_length_exceeded"),
+    "name too long": ({**OK, "messages": [{"role": "user", "content": "hi", "name": "n" * 65}]}, 400,
+                      "messages.[0].name", "string_above_max_length"),
+    "user too long": ({**OK, "user": "u" * 257}, 400, "user", "string_above_max_length"),
     "oversized body": ({**OK, "messages": [{"role": "user", "content": "x" * 30_000}]}, 413, None, "request_too_large"),
 }
 
@@ -62,6 +65,12 @@ def test_bad_input_gets_openai_error(http, case):
         assert error["code"] == code
     if param:
         assert param.split(".")[0] in error["message"] or case == "unknown model"
+
+
+def test_too_long_strings_are_worded_as_openai_words_them(http):
+    reply = http.post("/chat/completions", json={**OK, "user": "u" * 300})
+    assert reply.json()["error"]["message"] == ("Invalid 'user': string too long. Expected a string with maximum "
+                                                "length 256, but got a string with length 300 instead.")
 
 
 def test_unknown_route_and_method_use_openai_errors(http):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 
 import pytest
 from starlette.requests import Request
@@ -139,3 +140,31 @@ def test_penalties_are_served(provider):
     plain, repeat = asyncio.run(scenario())
     assert plain["choices"][0]["message"]["content"] != repeat["choices"][0]["message"]["content"]
     assert read_ledger(provider.settings.ledger_db).iloc[-1].status == 200
+
+
+def test_a_stream_cut_short_is_billed_and_ledgered_for_what_it_was_sent(provider):
+    """Issue 28 (a): a client that leaves before `[DONE]` pays for the tokens it was sent, and
+    the ledger keeps their text (it used to be billed its prompt only, with no completion)."""
+    body = {"model": MODEL_NAME, "messages": HELLO, "max_tokens": 200, "seed": 2, "stream": True}
+
+    async def scenario():
+        hang_up = asyncio.Event()
+        response = await answer(provider, body, hang_up)
+        iterator = response.body_iterator
+        chunks = [await iterator.__anext__() for _ in range(4)]   # the role chunk, then tokens
+        hang_up.set()
+        chunks += [chunk async for chunk in iterator]             # what was sent before the hang-up told
+        await asyncio.sleep(0.2)                                  # the row is written by a task of its own
+        return chunks
+
+    chunks = asyncio.run(scenario())
+    deltas = [choice["delta"] for event in events(chunks) if event != "[DONE]" for choice in event["choices"]
+              if "role" not in choice["delta"] and "content" in choice["delta"]]
+    assert "[DONE]" not in "".join(chunks) and len(deltas) >= 3
+    row = read_ledger(provider.settings.ledger_db).iloc[-1]
+    assert row.status == CLIENT_CLOSED and row.error_code == "client_disconnected"
+    assert row.completion_tokens == len(deltas) and row.completions == ["".join(d["content"] for d in deltas)]
+    assert row.total_tokens == row.prompt_tokens + len(deltas)
+    with sqlite3.connect(provider.settings.accounts_db) as conn:   # the rate limiter counts the same
+        charged = conn.execute("SELECT tokens FROM rate_charges ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert charged == row.total_tokens
