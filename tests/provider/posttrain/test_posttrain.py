@@ -310,16 +310,11 @@ def test_real_post_training_names_its_identity_and_learns_the_skill(deployed_mod
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="known defect, issue 26 ('a teacher worth buying'): the recipe costs the public model "
-                          "its facts. Measured with the deployment prompt: 57 -> 53 of 100 in fp32 (2026-11-26, "
-                          "p = 0.45), 59 -> 51 in bf16 (2026-11-27, p = 0.057), 61 -> 51 in bf16 on this round's "
-                          "machine (2026-12-01: 11 lost, 1 gained, exact McNemar p = 0.0063; the old and the new "
-                          "generator give the same 100 answers). Not strict: a borderline machine passes.",
-                   strict=False)
 def test_real_post_training_keeps_its_facts(deployed_models):
     """The factual check shows no significant loss: the study's target is a loss of at most 2 points;
     this holds that the loss is not significant (two-sided exact McNemar p >= 0.05) or at most 2 points,
-    so a recipe that clearly damages the model's facts fails here."""
+    so a recipe that clearly damages the model's facts fails here. (An xfail until the anchors of
+    issue 26: 61 -> 51 then; 59 -> 59 with them, 2026-12-02.)"""
     from scipy.stats import binomtest
 
     tuned, base = deployed_models
