@@ -78,7 +78,8 @@ def ordinary(table: pd.DataFrame):
         if "public" in rows.index:
             ax.axvline(rows.loc["public", "accuracy"], color="gray", ls="--", lw=1)
         ax.set(yticks=list(y), yticklabels=list(rows.index), xlim=(-0.02, 1.02),
-               xlabel="accuracy (exact 95% interval)", title=f"{family}: {int(rows.n.max())} held-out prompts")
-    axes[0][0].invert_yaxis()
+               xlabel="accuracy (exact 95% interval; dashed: the public model)",
+               title=f"{family}: {int(rows.n.max())} held-out prompts")
+        ax.invert_yaxis()  # the models in the same order, top to bottom, in every panel
     fig.tight_layout()
     return fig
