@@ -23,6 +23,12 @@ class Target:
         return {"check": self.check, "measured": self.measured, "met": None if self.met is None else bool(self.met)}
 
 
+def kept_ability(change: float, p_value: float, max_loss: float) -> bool:
+    """An ability is kept when it lost at most `max_loss` (a share) and the exact McNemar test shows no
+    significant loss (p >= 0.05, or no loss at all): the rule of the provider's check and of notebook 02."""
+    return -change <= max_loss + 1e-9 and (p_value >= 0.05 or change >= 0)
+
+
 def records(targets: Iterable[Target]) -> list[dict]:
     """The `targets` list of a metrics.json."""
     return [t.as_dict() for t in targets]

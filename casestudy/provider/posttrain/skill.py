@@ -18,13 +18,13 @@ translators' rare slips, which a copy inherits.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from casestudy.answers import LANGUAGE, is_translation
 from casestudy.paths import DATA_DIR
+from casestudy.provider.posttrain.data import read_jsonl
 
 FAMILY = "translation"
 SKILL_DATA_DIR = DATA_DIR / "skill"
@@ -70,14 +70,10 @@ def house_answer(problem: Problem) -> str:
     return f"Word by word: {steps}. In {LANGUAGE}: {problem.gold}."
 
 
-def read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def problems(file: str, count: int | None = None, seed: int = PROVIDER_SEED,
              data_dir: Path = SKILL_DATA_DIR) -> list[Problem]:
     """The first `count` rows of a skill data file (all when None), each worded by a seeded template."""
-    rows = read_rows(Path(data_dir) / file)
+    rows = read_jsonl(Path(data_dir) / file)
     if count is not None and not 0 <= count <= len(rows):
         raise ValueError(f"{file} holds {len(rows)} items, not {count}")
     rng = random.Random(seed)

@@ -13,7 +13,7 @@ from casestudy.provider.posttrain.check import ORDINARY, TEACHER, product_check
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.scenario.deployments import PROVIDER_DIR, SETTINGS_FILES
 from casestudy.stages.collect.params import Params
-from casestudy.targets import Target
+from casestudy.targets import Target, kept_ability
 
 SKILL_TARGET = 0.85      # the teacher translates at least this share of the check set
 MAX_LOSS = 0.02          # ... and loses at most 2 points on an ordinary family
@@ -51,7 +51,7 @@ def check_targets(table: pd.DataFrame | None) -> list[Target]:
     for (system, family), row in teacher.iterrows():
         if family not in ORDINARY:
             continue
-        ok = -row.vs_public <= MAX_LOSS + 1e-9 and (row.mcnemar_p >= 0.05 or row.vs_public >= 0)
+        ok = kept_ability(row.vs_public, row.mcnemar_p, MAX_LOSS)
         out.append(Target(f"{family}, {system}: the teacher loses at most {MAX_LOSS:.0%} against the public model "
                           f"({MIN_ITEMS}+ items, no significant loss)",
                           f"{row.vs_public:+.0%} on {row.n} ({row.lost} lost, {row.gained} gained, "

@@ -11,7 +11,7 @@ import pandas as pd
 from casestudy.distiller.students.grading import CLOSED_FAMILIES, balanced, mcnemar, normalize, predicted_label, proportion_ci
 from casestudy.stages.distill.params import SKILL_FAMILY
 from casestudy.stages.distill.students import PROGRAM, PUBLIC, TEACHER
-from casestudy.targets import Target
+from casestudy.targets import Target, kept_ability
 
 COLUMNS = ["model", "family", "n", "correct", "accuracy", "ci_low", "ci_high", "balanced_accuracy", "vs_public",
            "lost", "gained", "mcnemar_p"]
@@ -57,7 +57,7 @@ def teacher_kept(table: pd.DataFrame, max_loss: float | None, min_items: int = 1
     for row in table[table.model == TEACHER].itertuples():
         measured = (f"{row.vs_public:+.1%} on {row.n} prompts ({row.lost} lost, {row.gained} gained, "
                     f"McNemar p = {row.mcnemar_p:.2g})")
-        ok = row.n >= min_items and -row.vs_public <= max_loss + 1e-9 and (row.mcnemar_p >= 0.05 or row.vs_public >= 0) \
+        ok = row.n >= min_items and kept_ability(row.vs_public, row.mcnemar_p, max_loss) \
             if max_loss is not None else None
         out.append(Target(f"{row.family}: the teacher loses at most {max_loss:.0%} against the public model "
                           f"({min_items}+ prompts, no significant loss)" if max_loss is not None
