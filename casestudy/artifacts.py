@@ -51,7 +51,8 @@ def file_digest(path: Path) -> str:
 def fingerprint(params: dict[str, Any], inputs: Iterable[Path] = ()) -> str:
     """A content hash of a stage's parameters and input files (order-independent)."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-    for path in sorted(Path(p) for p in inputs):
-        digest.update(str(path.name).encode())
-        digest.update(file_digest(path).encode())
+    # Ordered by name and content, not by path: a copy of the data elsewhere hashes the same.
+    for name, content in sorted((Path(p).name, file_digest(Path(p))) for p in inputs):
+        digest.update(name.encode())
+        digest.update(content.encode())
     return digest.hexdigest()[:16]
