@@ -34,6 +34,13 @@ class WatermarkSettings:
             raise ValueError(f"context_width must be >= 1, not {self.context_width!r}")
 
 
+# What a deployment answers depends on these fields alone; the others (where it listens, its limits, its
+# timeouts, its worker threads) decide only which requests it takes and how fast. A collection is reused
+# across changes to the others (`scenario.deployments.deployment_key`).
+ANSWER_FIELDS = ("model_source", "model_name", "device", "precision", "watermark_enabled", "watermark",
+                 "system_prompt", "max_batch_size", "max_batch_tokens", "prefill_tokens", "default_max_tokens")
+
+
 @dataclass
 class ProviderSettings:
     """One deployment: which model, under which name, with which identity and limits."""

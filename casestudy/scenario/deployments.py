@@ -27,7 +27,7 @@ import httpx
 from casestudy.provider.accounts import create_free_account
 from casestudy.provider.posttrain.identity import CONTROL_IDENTITY, PROVIDER_IDENTITY, system_prompt
 from casestudy.provider.posttrain.tune import TuneSettings
-from casestudy.provider.settings import ProviderSettings, WatermarkSettings
+from casestudy.provider.settings import ANSWER_FIELDS, ProviderSettings, WatermarkSettings
 
 ARMS = ("main", "control")
 PROVIDER_DIR = "provider"              # under <run>/collect/
@@ -78,10 +78,10 @@ def deployment(collect_dir: Path, arm: str, teacher: str, post_train: TuneSettin
 
 
 def deployment_key(settings: ProviderSettings) -> str:
-    """What identifies a deployment for reuse: everything but its port and file paths (and
-    `precision` at its default, a field newer than the frozen collections, whose keys it keeps)."""
+    """What identifies a deployment for reuse: the fields that decide its answers (`ANSWER_FIELDS`),
+    not its address, limits, timeouts or files (and `precision` left out at its default)."""
     data = {k: v for k, v in asdict(settings).items()
-            if k not in ("port", "host", "accounts_db", "ledger_db") and not (k == "precision" and not v)}
+            if k in ANSWER_FIELDS and not (k == "precision" and not v)}
     return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:12]
 
 

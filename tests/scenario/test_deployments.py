@@ -1,11 +1,12 @@
 """The story's deployments: the derived watermark key, the two deployments' settings, the accounts."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
 from casestudy.provider.accounts import create_free_account
 from casestudy.provider.posttrain.identity import CONTROL_IDENTITY, PROVIDER_IDENTITY
+from casestudy.provider.settings import ANSWER_FIELDS, ProviderSettings
 from casestudy.scenario import deployments
 
 
@@ -27,6 +28,24 @@ def test_main_and_control_deployments(tmp_path):
     assert deployments.deployment_key(replace(main, precision="bf16")) != deployments.deployment_key(main)
     with pytest.raises(ValueError, match="arm must be one of"):
         deployments.deployment(tmp_path, "other", "embedded", None, seed=3, device="cpu", concurrency=4)
+
+
+def test_deployment_key_follows_what_decides_the_answers_only(tmp_path):
+    main = deployments.deployment(tmp_path, "main", "embedded", None, seed=3, device="cpu", concurrency=4)
+    key = deployments.deployment_key(main)
+    operational = [f.name for f in fields(ProviderSettings) if f.name not in ANSWER_FIELDS]
+    assert set(ANSWER_FIELDS) < {f.name for f in fields(ProviderSettings)}
+    assert {"port", "header_timeout_s", "parse_workers", "default_rpm", "ledger_db"} <= set(operational)
+    changed = {"host": "0.0.0.0", "port": 1, "allow_remote": True, "batch_window_ms": 0.0, "batch_window_share": 0.5,
+               "max_tokens_cap": 2, "n_cap": 2, "max_body_bytes": 2, "header_timeout_s": 1.0, "body_timeout_s": 1.0,
+               "timeout_keep_alive_s": 1, "parse_workers": 7, "default_rpm": 2, "default_tpm": 2,
+               "accounts_db": "x.sqlite", "ledger_db": "y.sqlite"}
+    assert set(changed) == set(operational), "a new ProviderSettings field: add it to ANSWER_FIELDS or here"
+    assert deployments.deployment_key(replace(main, **changed)) == key
+    for name, value in {"system_prompt": "other", "max_batch_size": 3, "default_max_tokens": 5,
+                        "watermark_enabled": False, "model_name": "other-1"}.items():
+        assert deployments.deployment_key(replace(main, **{name: value})) != key, name
+    assert deployments.deployment_key(replace(main, watermark=replace(main.watermark, bias=1.0))) != key
 
 
 def test_saved_settings_round_trip_and_a_missing_file_names_the_notebook(tmp_path):
