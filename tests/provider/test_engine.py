@@ -20,6 +20,7 @@ from casestudy.provider.watermark import watermarking_config
 from tests.provider.conftest import tiny_settings
 
 KEY = WatermarkSettings(key=3, bias=4.0)
+MARK_ALL = WatermarkSettings(key=3, bias=4.0, mark_greedy=True)   # greedy rows too
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,22 @@ def test_greedy_rows_equal_plain_generate(loaded, prompts):
                                         pad_token_id=tok.pad_token_id)
         assert completion.token_ids == out[0, len(prompt):].tolist()
         assert completion.finish_reason == "length"
+
+
+def test_greedy_rows_answer_unmarked_beside_marked_samples_unless_mark_greedy(loaded, prompts):
+    plain = Engine(loaded, None).generate([Row(p, 8, temperature=0, top_logprobs=5) for p in prompts])
+    engine = Engine(loaded, KEY)
+    mixed = engine.generate([Row(p, 8, temperature=0, top_logprobs=5) for p in prompts]
+                            + [Row(prompts[0], 8, seed=4, top_logprobs=5)])
+    for alone, beside in zip(plain, mixed):
+        assert beside.token_ids == alone.token_ids
+        assert beside.top_ids == alone.top_ids
+        assert torch.allclose(torch.tensor(beside.top_logprobs), torch.tensor(alone.top_logprobs), atol=1e-5)
+    sampled = Engine(loaded, KEY).generate([Row(prompts[0], 8, seed=4, top_logprobs=5)])[0]
+    assert mixed[-1].token_ids == sampled.token_ids   # the sampled row is still marked, as alone
+    marked = Engine(loaded, MARK_ALL).generate(
+        [Row(p, 8, temperature=0) for p in prompts])
+    assert [c.token_ids for c in marked] != [c.token_ids for c in plain]   # a bias of 4 flips some argmax
 
 
 def test_logprobs_are_those_of_the_watermarked_distribution(loaded, prompts):
@@ -228,7 +245,7 @@ def test_penalties_follow_openais_formula_before_the_watermark(loaded, prompts):
     generated tokens, then the watermark; logprobs of that distribution; the same
     tokens beside unpenalized rows as alone."""
     f, p = -1.5, -0.5   # negative: a random model's flat distribution then repeats tokens
-    engine = Engine(loaded, KEY)
+    engine = Engine(loaded, MARK_ALL)
     target = Row(prompts[0], 12, temperature=0, top_logprobs=3, frequency_penalty=f, presence_penalty=p)
     alone = engine.generate([target])[0]
     together = engine.generate([Row(prompts[2], 20, seed=1), target, Row(prompts[1], 5, temperature=0)])[1]
