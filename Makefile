@@ -2,7 +2,7 @@
 #   make report [PROFILE=smoke|workshop|full] [SET="02_distill.max_steps=50 seed=1"]
 #   make test
 # Both create the virtualenv on first use; later calls reuse it.
-# After a run worth keeping: make publish RUN=runs/workshop  (-> results/workshop/ and README's results)
+# After a run worth keeping: make publish RUN=runs/workshop  (-> results/workshop/, README's results, docs/results.md)
 # Run-to-run spread (outside the workshop's time): make spread PROFILE=workshop [JOBS=3] [SET=01_collect.source=frozen]
 
 PYTHON  ?= python3
@@ -32,7 +32,8 @@ test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 # Copy a finished run into results/<profile>/ (notebooks, metrics, figures, the HTML report;
-# no weights) and rewrite README's "Results at a glance" from results/ and its layout block from the package maps.
+# no weights), rewrite README's "Results at a glance" and docs/results.md from results/, and
+# docs/architecture.md's layout block from the package maps.
 publish: need-run $(STAMP)
 	$(PY) -m casestudy.report.publish $(RUN)
 	$(PY) -m casestudy.report.publish --readme

@@ -89,5 +89,12 @@ def test_the_map_reader_sees_a_missing_and_a_stale_module(tmp_path):
     assert maps.drift(package) == ({"gamma"}, {"beta"})
 
 
-def test_readmes_layout_block_is_written_from_the_maps():
-    assert maps.readme_block() == maps.layout(), "run `python -m casestudy.report.maps --readme`"
+def test_the_layout_block_is_written_from_the_maps():
+    assert maps.layout_block() == maps.layout(), "run `python -m casestudy.report.maps --readme`"
+
+
+def test_the_layout_block_is_rewritten_between_its_markers(tmp_path):
+    doc = tmp_path / "architecture.md"
+    doc.write_text(f"# Architecture\n\n{maps.START}\nold\n{maps.END}\n\nafter\n")
+    assert maps.rewrite_layout(doc) is True and maps.layout_block(doc) == maps.layout()
+    assert doc.read_text().endswith(f"{maps.END}\n\nafter\n") and maps.rewrite_layout(doc) is False

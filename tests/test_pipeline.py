@@ -10,7 +10,7 @@ import pytest
 from markupsafe import escape  # what jinja2 uses for the index page
 
 from casestudy.paths import REPO_ROOT
-from casestudy.report.publish import folder_size, publish, results_section
+from casestudy.report.publish import folder_size, publish, results_doc, results_section
 from casestudy.report.runner import list_notebooks
 
 STAGES = ["collect", "distill", "cost", "detect"]
@@ -42,11 +42,13 @@ def test_smoke_profile_produces_the_report(tmp_path):
         text = notebook.read_text()
         assert "widget-view+json" not in text and "it/s]" not in text, notebook.name
         assert str(runs) not in text and str(REPO_ROOT) not in text, notebook.name
-    # and it publishes: a few MB, the README section naming its figures
+    # and it publishes: a few MB, the README section answering the questions, docs/results.md naming its figures
     dest = publish(runs / "smoke", tmp_path / "results" / "smoke")
     count, size = folder_size(dest)
     assert size < 10e6, f"published smoke run is {size / 1e6:.1f} MB"
-    assert "04_detect/radioactivity.png" in results_section(tmp_path / "results", tmp_path)
+    section = results_section(tmp_path / "results", tmp_path, tmp_path / "docs" / "results.md")
+    assert "| [Copied?](results/smoke/report/02_distill.ipynb) |" in section
+    assert "04_detect/radioactivity.png" in results_doc(tmp_path / "results", tmp_path / "docs" / "results.md")
 
 
 @pytest.mark.slow

@@ -3,8 +3,8 @@
 Every package's `__init__` docstring maps its modules and sub-packages: indented lines whose
 first column names one or more of them (`collect/` for a sub-package), then two spaces and
 what they do. `map_names` reads that column; tests/test_architecture.py checks it against the
-files, and `layout` writes README.md's layout block from the same docstrings
-(`python -m casestudy.report.maps --readme`, also run by `make publish`).
+files, and `layout` writes the layout block of docs/architecture.md (which the README links) from
+the same docstrings (`python -m casestudy.report.maps --readme`, also run by `make publish`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from casestudy.paths import REPO_ROOT
 
 PACKAGE_DIR = REPO_ROOT / "casestudy"
-README = REPO_ROOT / "README.md"
+LAYOUT_DOC = REPO_ROOT / "docs" / "architecture.md"  # the page that holds the layout block
 START, END = "<!-- layout:start -->", "<!-- layout:end -->"
 MAP_LINE = re.compile(r"^    (?P<names>[A-Za-z_][\w/]*(?:,? [A-Za-z_][\w/]*)*)(?:\s{2,}|$)")
 
@@ -53,7 +53,7 @@ def drift(package: Path) -> tuple[set[str], set[str]]:
 
 
 def layout(root: Path = PACKAGE_DIR) -> str:
-    """README's layout block: each package and what its map lists, from the docstrings."""
+    """The layout block: each package and what its map lists, from the docstrings."""
     lines = []
     for package in packages(root):
         depth = len(package.relative_to(root.parent).parts) - 1
@@ -63,26 +63,27 @@ def layout(root: Path = PACKAGE_DIR) -> str:
     return "\n".join(["```", *lines, "```"])
 
 
-def rewrite_readme(readme: Path = README) -> bool:
-    """Write the layout block between README's markers; True when it changed."""
-    text = readme.read_text()
+def rewrite_layout(doc: Path = LAYOUT_DOC) -> bool:
+    """Write the layout block between the page's markers; True when it changed."""
+    text = doc.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     new = f"{head}{START}\n{layout()}\n{END}{tail}"
-    readme.write_text(new)
+    doc.write_text(new)
     return new != text
 
 
-def readme_block(readme: Path = README) -> str:
-    return readme.read_text().split(START, 1)[1].split(END, 1)[0].strip()
+def layout_block(doc: Path = LAYOUT_DOC) -> str:
+    return doc.read_text().split(START, 1)[1].split(END, 1)[0].strip()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m casestudy.report.maps", description=__doc__)
-    parser.add_argument("--readme", action="store_true", help="rewrite README.md's layout block")
+    parser.add_argument("--readme", action="store_true",
+                        help="rewrite the layout block of docs/architecture.md (the README's architecture page)")
     args = parser.parse_args(argv)
     if args.readme:
-        print("README.md's layout block " + ("rewritten" if rewrite_readme() else "unchanged"))
+        print(f"{LAYOUT_DOC.relative_to(REPO_ROOT)}'s layout block " + ("rewritten" if rewrite_layout() else "unchanged"))
     else:
         print(layout())
     return 0

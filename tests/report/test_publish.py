@@ -1,4 +1,4 @@
-"""Publishing a run into results/ and the README's "Results at a glance" generated from it."""
+"""Publishing a run into results/, and the README's "Results at a glance" and docs/results.md generated from it."""
 
 import base64
 import hashlib
@@ -133,30 +133,47 @@ def test_publish_refuses_a_run_without_notebooks_and_a_destination_inside_the_ru
     assert pub.main([str(tmp_path / "nothing")]) == 2
 
 
-def test_a_note_on_how_the_run_ran_reaches_the_index_and_the_readme(run, tmp_path):
+def flat(text: str) -> str:
+    """Generated prose is wrapped: compare it with its line breaks as spaces."""
+    return " ".join(text.split())
+
+
+def test_a_note_on_how_the_run_ran_reaches_the_index_and_the_results_page_not_the_readme(run, tmp_path):
     info = json.loads((run / "report" / "run.json").read_text()) if (run / "report" / "run.json").is_file() else {}
     (run / "report").mkdir(parents=True, exist_ok=True)
-    (run / "report" / "run.json").write_text(json.dumps({**info, "note": "notebook 03 was rerun later"}))
+    (run / "report" / "run.json").write_text(json.dumps({**info, "commit": "abc1234-dirty",
+                                                         "note": "notebook 03 was rerun later"}))
     out = pub.publish(run, tmp_path / "repo" / "results" / "smoke")
     assert "notebook 03 was rerun later." in (out / "report" / "index.html").read_text()
-    assert "How it ran: notebook 03 was rerun later." in pub.results_section(tmp_path / "repo" / "results", tmp_path / "repo")
+    repo = tmp_path / "repo"
+    doc = pub.results_doc(repo / "results", repo / "docs" / "results.md")
+    assert "How it ran: notebook 03 was rerun later." in flat(doc) and "from commit `abc1234-dirty`" in flat(doc)
+    section = pub.results_section(repo / "results", repo, repo / "docs" / "results.md")
+    assert "rerun later" not in section and "abc1234" not in section  # the README carries no history
 
 
-def test_readme_section_embeds_the_key_figures_and_the_headline_table(run, tmp_path):
+def test_readme_section_answers_the_four_questions_and_links_its_long_version(run, tmp_path):
     repo = tmp_path / "repo"
     pub.publish(run, repo / "results" / "smoke")
-    section = pub.results_section(repo / "results", repo)
+    doc = repo / "docs" / "results.md"
+    section = pub.results_section(repo / "results", repo, doc)
     assert section.startswith(pub.START) and section.endswith(pub.END)
+    for question, notebook in (("What did it cost?", "03_cost"), ("Proven?", "04_detect"), ("Against whom?", "04_detect")):
+        assert f"| [{question}](results/smoke/report/{notebook}.ipynb) |" in section
+    # this run's metrics hold no students, routes or watermark tests: each answer says so
+    assert "| Copied? | **not measured** | not measured: 02_distill did not run |" in section
+    assert "| [Proven?](results/smoke/report/04_detect.ipynb) | **not measured** |" in section
+    assert "| targets | 1 met, 1 missed, 1 without a target | missed: detect: c (3) |" in section
+    assert "| over seeds | not measured | one run is one draw: `make spread PROFILE=smoke`" in section
     for notebook, function, alt in pub.KEY_FIGURES:
-        link = f"results/smoke/report/{notebook}.ipynb"
-        assert f"[![{alt}](results/smoke/report/figures/{notebook}/{function}.png)]({link})" in section
-    assert "| [03_cost](results/smoke/report/03_cost.ipynb) | Collection at gpt-4o | \\$0.019 |" in section
-    assert "|  | This run \\| measured | 0.06 device-hours in runs/smoke |" in section
-    assert "|  | targets | 1 met, 0 missed, 1 without a target |" in section
-    assert "| [04_detect](results/smoke/report/04_detect.ipynb) | watermark p-value | p = 1.7e-13 (200 queries) |" in section
-    assert "[The report's index](results/smoke/report/index.html)" in section
-    assert "The notebooks ran 2.8 min: 00 6 s, 03 4 s, 04 2.6 min." in section
+        image = f"[![{alt}](results/smoke/report/figures/{notebook}/{function}.png)](results/smoke/report/{notebook}.ipynb)"
+        assert (image in section) == (function in pub.README_FIGURES), function
+    assert "[docs/results.md](docs/results.md#profile-smoke)" in flat(section)
+    assert "[results/smoke/report/](results/smoke/report/)" in flat(section)
+    assert "index.html" not in section  # GitHub would show the page as source
+    assert "its notebooks ran 2.8 min" in flat(section)
     assert "/tmp/" not in section and str(tmp_path) not in section
+    assert all(len(line) <= 200 for line in section.splitlines() if not line.startswith("|"))
 
     readme = repo / "README.md"
     readme.write_text(f"# Title\n\nbefore\n\n{pub.START}\nold text\n{pub.END}\n\nafter\n")
@@ -165,12 +182,34 @@ def test_readme_section_embeds_the_key_figures_and_the_headline_table(run, tmp_p
     assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
     assert pub.readme_section(text) == section
     assert pub.update_readme(readme, repo / "results") is False
+    assert pub.update_doc(doc, repo / "results") is True and pub.update_doc(doc, repo / "results") is False
+    assert pub.stale(readme, doc, repo / "results") == []
+    doc.write_text(doc.read_text().replace("0.06 device-hours", "0.05 device-hours"))
+    assert pub.stale(readme, doc, repo / "results") == ["docs/results.md"]
+
+
+def test_the_results_page_holds_every_figure_headline_and_target(run, tmp_path):
+    repo = tmp_path / "repo"
+    pub.publish(run, repo / "results" / "smoke")
+    doc = pub.results_doc(repo / "results", repo / "docs" / "results.md")
+    assert doc.startswith("# Published results\n") and "## How the verdicts are read" in doc
+    assert "## Profile `smoke`" in doc
+    for notebook, function, alt in pub.KEY_FIGURES:
+        link = f"../results/smoke/report/{notebook}.ipynb"
+        assert f"[![{alt}](../results/smoke/report/figures/{notebook}/{function}.png)]({link})" in doc
+    assert "| [03_cost](../results/smoke/report/03_cost.ipynb) | Collection at gpt-4o | \\$0.019 |" in doc
+    assert "|  | This run \\| measured | 0.06 device-hours in runs/smoke |" in doc
+    assert "| [04_detect](../results/smoke/report/04_detect.ipynb) | watermark p-value | p = 1.7e-13 (200 queries) |" in doc
+    assert "| cost | a | 1 | met |" in doc and "| cost | b | 2 | no target |" in doc and "| detect | c | 3 | **missed** |" in doc
+    assert "The notebooks ran 2.8 min: 00 6 s, 03 4 s, 04 2.6 min." in flat(doc)
+    assert "open `results/smoke/report/index.html` in a browser" in flat(doc) and "](../results/smoke/report/index.html)" not in doc
+    assert "/tmp/" not in doc and str(tmp_path) not in doc
 
     # a run that started from the shipped collection says so beside notebook 01's few seconds
     (repo / "results" / "smoke" / "collect").mkdir(exist_ok=True)
     (repo / "results" / "smoke" / "collect" / "metrics.json").write_text(json.dumps({"source": {"kind": "frozen"}}))
     (repo / "results" / "smoke" / "timings.json").write_text(json.dumps({"01_collect": 14.0, "02_distill": 60.0}))
-    frozen = pub.results_section(repo / "results", repo)
+    frozen = flat(pub.results_doc(repo / "results", repo / "docs" / "results.md"))
     assert "The notebooks ran 1.2 min: 01 14 s (the frozen collection, unpacked), 02 1.0 min." in frozen
 
 
@@ -178,13 +217,14 @@ def test_a_key_figure_the_run_did_not_draw_is_named_not_linked(run, tmp_path):
     repo = tmp_path / "repo"
     dest = pub.publish(run, repo / "results" / "smoke")
     (dest / "report/figures/04_detect/dose.png").unlink()
-    section = pub.results_section(repo / "results", repo)
-    assert "Not drawn in this run: Dose and response" in section and "dose.png" not in section
+    for text in (pub.results_section(repo / "results", repo), pub.results_doc(repo / "results", repo / "docs" / "r.md")):
+        assert "Not drawn in this run: Dose and response" in flat(text) and "dose.png" not in text
 
 
 def test_readme_section_without_a_published_run_says_how_to_publish(tmp_path):
     section = pub.results_section(tmp_path / "results", tmp_path)
-    assert "No run has been published yet" in section and "make publish RUN=runs/workshop" in section
+    assert "No run has been published yet" in section and "make publish RUN=runs/workshop" in flat(section)
+    assert "No run has been published yet" in pub.results_doc(tmp_path / "results", tmp_path / "docs" / "results.md")
     with pytest.raises(ValueError, match="exactly one"):
         pub.readme_section("no markers here")
     quoted = f"prose quoting `{pub.START}` and `{pub.END}`\n{section}\n"
@@ -195,11 +235,10 @@ def test_the_readme_has_one_results_section():
     pub.readme_section(pub.README.read_text())
 
 
-def test_the_readme_section_is_what_the_committed_results_generate():
+def test_the_readme_section_and_the_results_page_are_what_the_committed_results_generate():
     if not pub.published(pub.RESULTS_DIR):
         pytest.skip("no run published in results/ yet (make publish RUN=runs/workshop)")
-    assert pub.readme_section(pub.README.read_text()) == pub.results_section(), \
-        "README.md's results section is stale: run `python -m casestudy.report.publish --readme`"
+    assert pub.stale() == [], "run `python -m casestudy.report.publish --readme`"
 
 
 def test_an_incomplete_run_is_refused_unless_allowed_and_then_says_so(run, tmp_path):
@@ -215,8 +254,11 @@ def test_an_incomplete_run_is_refused_unless_allowed_and_then_says_so(run, tmp_p
     assert pub.main([str(run), str(tmp_path / "results" / "smoke")]) == 2
     dest = pub.publish(run, tmp_path / "results" / "smoke", allow_incomplete=True)
     assert "04_detect failed at cell 3: did not finish" in (dest / "report" / "index.html").read_text()
-    section = pub.results_section(tmp_path / "results", tmp_path)
-    assert "**This run is incomplete:** 04_detect stopped at cell 3: did not finish" in section
+    section = flat(pub.results_section(tmp_path / "results", tmp_path))
+    assert "**Not this study's result**: 04_detect stopped at cell 3: did not finish" in section
+    assert "It stands as the record of that run." in section and "figures/03_cost" not in section
+    doc = flat(pub.results_doc(tmp_path / "results", tmp_path / "docs" / "results.md"))
+    assert "**Not this study's result:** 04_detect stopped at cell 3: did not finish" in doc
 
 
 def test_the_key_and_headline_figures_are_drawn_by_the_notebooks_as_they_are():
@@ -244,9 +286,12 @@ def test_the_profiles_spread_is_published_with_the_run_and_summarised_in_the_sec
     out = pub.publish(run, repo / "results" / "smoke")
     assert spread.read_spread(out / "spread.csv").equals(spread.read_spread(run.parent / "smoke-spread.csv"))
     section = pub.results_section(repo / "results", repo)
-    assert "Seeds 0, 1 (`python -m casestudy.report.spread`), run on: cpu, cuda." in section
-    assert "| best student skill accuracy | 2 | 62% | 72% | 81% |" in section
-    assert "| McNemar p vs control | 2 | 1.0e-40 | 5.0e-31 | 1.0e-30 |" in section
+    assert "| over seeds | 2 seeds | Over seeds 0, 1, run on cpu, cuda: best student skill accuracy 62% to 81% (2 seeds)" \
+        in section
+    doc = pub.results_doc(repo / "results", repo / "docs" / "results.md")
+    assert "Seeds 0, 1 (`python -m casestudy.report.spread`), run on: cpu, cuda." in doc
+    assert "| best student skill accuracy | 2 | 62% | 72% | 81% |" in doc
+    assert "| McNemar p vs control | 2 | 1.0e-40 | 5.0e-31 | 1.0e-30 |" in doc
     sentence = spread.spread_sentence(spread.published_spread("smoke", repo / "results"))
     assert "best student skill accuracy 62% to 81% (2 seeds)" in sentence and "watermark p, control 3.0e-01" in sentence
 
