@@ -70,7 +70,7 @@ def test_a_finished_rows_slot_is_refilled_before_the_long_row_ends(loaded, token
     async def scenario():
         return await asyncio.gather(timed(batcher, [Row(prompt(tokenizer), 120, seed=1)]),
                                     timed(batcher, [Row(prompt(tokenizer, "Hi"), 3, seed=2)]),
-                                    timed(batcher, [Row(prompt(tokenizer, "Hello"), 3, seed=3)], delay=0.01))
+                                    timed(batcher, [Row(prompt(tokenizer, "Hello"), 3, seed=3)]))   # queued at once
 
     (long, long_end, _), (short, _, _), (queued, queued_end, _) = run(batcher, scenario)
     assert queued_end < long_end
@@ -85,8 +85,9 @@ def test_cancelling_the_awaiting_task_drops_the_rows_at_the_next_step(loaded, to
     async def scenario():
         doomed = asyncio.ensure_future(batcher.submit([Row(prompt(tokenizer), 200, seed=1)]))
         queued = asyncio.ensure_future(batcher.submit([Row(prompt(tokenizer), 200, seed=2)]))
-        waiting = asyncio.ensure_future(timed(batcher, [Row(prompt(tokenizer, "Hi"), 3, seed=3)], delay=0.05))
-        await asyncio.sleep(0.3)
+        waiting = asyncio.ensure_future(timed(batcher, [Row(prompt(tokenizer, "Hi"), 3, seed=3)]))
+        while engine.steps < 3:   # the doomed row is generating (a fixed sleep let it finish on a loaded machine)
+            await asyncio.sleep(0.001)
         steps_at_cancel = engine.steps
         doomed.cancel()   # generating
         queued.cancel()   # never admitted
