@@ -10,6 +10,8 @@ The map (one line per part; each sub-package's docstring lists its modules):
     answers       how the study reads an answer (the Veltan words of a translation), for every layer
     token_bytes   exact bytes of each token and back (the provider writes them, the distiller reads them)
     targets       Target(check, measured, met): every stage's metrics.json carries a `targets` list
+    palette       one colour and one legend order per model, for every figure of every notebook
+    labels        point labels that do not print over each other
     provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,
                   rate limits, ledger; serving/ is its engine, posttrain/ its product (the identity and the skill)
     distiller/    the copier: collect/ (prompts, collector, dataset) and students/ (models, training,

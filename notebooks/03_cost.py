@@ -190,6 +190,11 @@ if cost:
 # costs 2·N + 4·N_trained FLOPs per token) and measured from the device time it took. The
 # provider's side: its post-training, measured, and the pre-training of the model under it,
 # estimated above.
+#
+# The figure puts both sides on one scale: what each spent (data plus measured training, log
+# scale) against the share of the skill the provider added that it reached, the provider's own
+# being all of it; the honest competitor is the third point, and the public model's
+# pre-training, which none of them paid, the line above.
 
 # %%
 if cost:
@@ -198,7 +203,7 @@ if cost:
 
 # %%
 if cost:
-    plots.copied_vs_cost(cost.students, cost.provider);
+    plots.copied_vs_cost(stage.spending_table(cost), cost.provider["pretraining_usd"]);
 
 # %%
 if cost:

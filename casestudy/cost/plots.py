@@ -8,32 +8,49 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-def copied_vs_cost(students: pd.DataFrame, provider: dict):
-    """The share of the provider's skill gain each student copied against what it cost the distiller
-    (estimated and measured, log x), with the provider's own post-training cost for scale."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    shown = students.dropna(subset=["copied_share"])
-    shown = shown[shown["distiller_usd"] > 0]
-    sns.scatterplot(data=shown, x="distiller_usd", y="copied_share", hue="arm", style="kind", s=90, ax=ax)
-    for _, row in shown.iterrows():
-        ax.annotate(row["student"], (row["distiller_usd"], row["copied_share"]), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points")
-        measured = row["api_usd"] + row["measured_training_usd"]
-        if measured > 0:
-            ax.plot([row["distiller_usd"], measured], [row["copied_share"]] * 2, color="grey", lw=0.8, ls=":")
-    if provider.get("post_training_usd"):
-        ax.axvline(provider["post_training_usd"], color="C3", ls="--", lw=1)
-        ax.text(provider["post_training_usd"], 0.5, " provider's post-training (measured device time)", color="C3",
-                fontsize=8, rotation=90, va="center", transform=ax.get_xaxis_transform())
-    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # decades only: minor labels collide
-    ax.legend(loc="center", fontsize=8)
-    ax.set(xlabel="distiller's spend, USD (API bill + training at the stated MFU; dotted: measured device time)",
-           ylabel="share of the provider's skill gain copied", title="What the distiller copied, for what it paid")
+from casestudy import palette
+from casestudy.labels import shared_labels
+
+SIDE_MARKERS = {"provider": ("s", "created it: the provider's translations + post-training"),
+                "distiller": ("o", "copied it: a student's API bill + training"),
+                "competitor": ("D", "built it: the competitor's translations + training")}
+
+
+def copied_vs_cost(spent: pd.DataFrame, pretraining_usd: float = 0.0):
+    """What each side spent (log y) against the share of the provider's skill gain it reached: the provider's
+    translations and post-training, each distilled student's API bill and training, the honest competitor's
+    translations and training (`sides.spending`), with the public model's pre-training as a line for scale."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for side, (marker, _) in SIDE_MARKERS.items():
+        rows = spent[spent.side == side]
+        ax.scatter(rows.share, rows.usd, marker=marker, s=80, c=[palette.color(m) for m in rows.model],
+                   edgecolors="black", linewidths=0.5, zorder=3)
+    names = spent.side.where(spent.side != "distiller", spent.model)
+    for share, usd, text in shared_labels(zip(spent.share, spent.usd, names), 0.05, 0.15, log_y=True):
+        above, left = text == "provider", share > 0.85  # the provider's square sits at 100%, above the students
+        ax.annotate(f"{text}: {_usd(usd)}", (share, usd), textcoords="offset points",
+                    xytext=(0, 9) if above else (-8 if left else 8, 0), va="bottom" if above else "center",
+                    ha="center" if above else "right" if left else "left", fontsize=8)
+    if pretraining_usd:
+        ax.axhline(pretraining_usd, color="grey", ls="--", lw=1)
+        ax.annotate(f"the public model's pre-training, estimated: {_usd(pretraining_usd)} (paid by none of them)",
+                    (0.0, pretraining_usd), xytext=(0, 4), textcoords="offset points", fontsize=8, color="dimgrey")
+    values = [v for v in [*spent.usd, pretraining_usd] if v > 0]
+    if values:
+        ax.set_ylim(min(values) / 5, max(values) * 8)
+    ax.set_yscale("log")
+    ax.set(xlim=(-0.08, 1.12), xlabel="share of the skill the provider added, reached on held-out prompts",
+           ylabel="spent, USD (log scale)", title="What each side spent, and how much of the skill it got")
+    ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    handles = [plt.Line2D([], [], marker=m, ls="", color="lightgrey", markeredgecolor="black", label=text)
+               for m, text in SIDE_MARKERS.values()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.0f}" if value >= 100 else f"${value:,.2f}" if value >= 0.1 else f"${value:.2g}"
 
 
 def scaling(grid: pd.DataFrame, points: pd.DataFrame, marks: dict[str, float]):
@@ -90,7 +107,8 @@ def routes(table: pd.DataFrame):
     cost_ax.set(xscale="log", yticks=y, yticklabels=table.index, xlabel="USD (log scale)",
                 title="what each route to the skill cost", xlim=(values.min() / 5, values.max() * 30))
     cost_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
-    skill_ax.barh(y, table["skill accuracy"], color=["C3", "C0", "C2"][:len(table)])
+    models = table["model"] if "model" in table else ["teacher", "sft", "competitor"][:len(table)]
+    skill_ax.barh(y, table["skill accuracy"], color=[palette.color(m) for m in models])
     for i, accuracy in enumerate(table["skill accuracy"]):
         skill_ax.annotate(f"{accuracy:.0%}", (accuracy, i), xytext=(4, 0), textcoords="offset points", va="center",
                           fontsize=8)

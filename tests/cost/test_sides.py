@@ -3,7 +3,9 @@
 import pytest
 
 from casestudy.cost.prices import AnnotationPrice, load_annotation_table
-from casestudy.cost.sides import api_route, break_even, ratios, routes_table, translation_route
+import pandas as pd
+
+from casestudy.cost.sides import api_route, break_even, ratios, routes_table, spending, translation_route
 
 PRICE = AnnotationPrice("p", 0.1, "2026-12-02", "a test")
 
@@ -23,6 +25,19 @@ def test_a_route_is_its_data_plus_its_compute():
     table = routes_table([create, copy, build], teacher_accuracy=0.9)
     assert table.loc["competitor", "total USD"] == 401.0
     assert table.loc["distiller", "share of the teacher's"] == pytest.approx(0.8 / 0.9)
+
+
+def test_each_side_spends_for_its_share_of_the_skill():
+    students = pd.DataFrame({"student": ["sft", "control", "competitor", "public"],
+                             "arm": ["main", "control", "competitor", "main"], "copied_share": [0.9, 0.0, 0.7, None],
+                             "api_usd": [2.0, 1.5, 0.0, 0.0], "measured_training_usd": [1.0, 0.5, 1.0, 0.0]})
+    spent = spending(students, list(routes())).set_index("model")
+    assert list(spent.side) == ["provider", "distiller", "distiller", "competitor"]  # the untrained start: nothing
+    assert spent.loc["teacher", "usd"] == 605.0 and spent.loc["teacher", "share"] == 1.0
+    assert spent.loc["sft", "usd"] == 3.0 and spent.loc["control", "usd"] == 2.0
+    assert spent.loc["competitor", "usd"] == 401.0 and spent.loc["competitor", "share"] == 0.7  # its translations too
+    alone = spending(students, [], post_training_usd=5.0)  # without the routes the translations are not priced
+    assert list(alone.side) == ["provider", "distiller", "distiller"] and alone.usd.iloc[0] == 5.0
 
 
 def test_ratios_and_break_even():

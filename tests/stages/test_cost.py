@@ -204,7 +204,13 @@ def test_texts_and_tables_of_the_notebook(tmp_path):
 def test_figures_draw(tmp_path):
     inputs = load_run_inputs(write_fake_run(tmp_path))
     cost = analyse_run(inputs, PARAMS, [POINT])
-    assert len(plots.copied_vs_cost(cost.students, cost.provider).axes) == 1
+    spent = stage.spending_table(cost)  # no competitor in the fake run: the provider's post-training alone
+    assert list(spent.side) == ["provider", "distiller", "distiller", "distiller"]
+    assert spent.label.iloc[0] == "provider: post-training only" and spent.share.iloc[0] == 1.0
+    figure = plots.copied_vs_cost(spent, cost.provider["pretraining_usd"])
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    assert figure.axes[0].get_yscale() == "log" and any(t.startswith("the public model's pre-training") for t in labels)
+    assert {"provider", "sft", "topk", "control"} <= {t.split(":")[0] for t in labels}
     scaling = stage.scaling(cost, inputs, replace(PARAMS, scaling_max_samples=1e5))
     assert scaling.marks == {"Alpaca 52K": 52_000, "R1 800K": 800_000} and len(scaling.points) == 3
     fig = plots.scaling(scaling.grid, scaling.points, scaling.marks)

@@ -27,7 +27,7 @@ from casestudy.stages.cost.seeds import (is_p_value, published_spread, read_spre
                                          spread_sentence, spread_summary, spread_text, spread_value)
 from casestudy.stages.cost.tables import (SAMPLE_MARKS, STUDENT_COLUMNS, RunCost, Scaling, analyse_run,
                                           api_bill_table, api_bills_by_price, flops_table, provider_table,
-                                          routes_table, scaling, students_table)
+                                          routes_table, scaling, spending_table, students_table)
 from casestudy.stages.cost.texts import caveats, headline_text, percent_text, routes_text, teacher_text, usd_text
 
 __all__ = ["DAVINCI", "O1_PRICE", "R1_PRICE", "SAMPLE_MARKS", "STAGE_NOTEBOOKS", "STUDENT_COLUMNS", "TIMINGS_FILE",
@@ -36,6 +36,6 @@ __all__ = ["DAVINCI", "O1_PRICE", "R1_PRICE", "SAMPLE_MARKS", "STAGE_NOTEBOOKS",
            "api_bill_table", "api_bills_by_price", "caveats", "flops_table", "hardware_price_table", "headline_text",
            "is_p_value", "load_run_inputs", "open_workspace", "percent_text", "price_table", "provider_table",
            "published_spread", "r1_against_v3_text", "r1_bill", "r1_text", "read_spread", "scaling",
-           "seeds_and_devices", "spread_sentence", "spread_summary", "spread_text", "spread_value", "stage_metrics",
+           "seeds_and_devices", "spending_table", "spread_sentence", "spread_summary", "spread_text", "spread_value", "stage_metrics",
            "students_table", "targets", "teacher_text", "usd_text", "v3_checks_text", "v3_left_out_text", "v3_table",
            "v3_text"]

@@ -111,6 +111,7 @@ class RouteCost(Record):
     compute_usd: float
     skill_accuracy: float
     words: int
+    model: str = ""   # the model that reached it
 
 
 class Metrics(StageMetrics):

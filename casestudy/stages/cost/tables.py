@@ -96,11 +96,11 @@ def skill_routes(inputs: RunInputs, students: pd.DataFrame, provider: dict, pric
         return []
     best, competitor = best.iloc[0], competitor.iloc[0]
     return [translation_route(PROVIDER, post.skill_examples or 0, post.skill_words, provider["post_training_usd"],
-                              distill.teacher_skill.accuracy, price),
+                              distill.teacher_skill.accuracy, price, model="teacher"),
             api_route(DISTILLER, inputs.collect.main.records, best.api_usd, price_point.label,
-                      best.measured_training_usd, best.skill_accuracy),
+                      best.measured_training_usd, best.skill_accuracy, model=best.student),
             translation_route(COMPETITOR, distill.competitor_sentences, distill.competitor_words,
-                              competitor.measured_training_usd, competitor.skill_accuracy, price)]
+                              competitor.measured_training_usd, competitor.skill_accuracy, price, model="competitor")]
 
 
 def api_bills_by_price(cost: RunCost) -> pd.DataFrame:
@@ -121,6 +121,11 @@ def routes_table(cost: RunCost) -> pd.DataFrame:
     if not cost.routes:
         return pd.DataFrame()
     return sides.routes_table(cost.routes, cost.routes[0].skill_accuracy)
+
+
+def spending_table(cost: RunCost) -> pd.DataFrame:
+    """Each side's spending against the share of the skill it reached (`sides.spending`): the cost figure's points."""
+    return sides.spending(cost.students, cost.routes, cost.provider["post_training_usd"])
 
 
 def provider_table(cost: RunCost) -> pd.DataFrame:
