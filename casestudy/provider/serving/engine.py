@@ -34,7 +34,7 @@ from casestudy.provider.serving.kvcache import SlotCache
 from casestudy.provider.serving.outputs import Outputs, eos_token_ids, finish
 from casestudy.provider.serving.prefill import PrefillSchedule
 from casestudy.provider.serving.rows import Completion, Live, Row, Update
-from casestudy.provider.serving.sampling import Marking, Sampling
+from casestudy.provider.serving.sampling import Marking, Sampling, upload
 from casestudy.provider.settings import WatermarkSettings
 
 
@@ -211,15 +211,15 @@ class Engine:
         self.outputs.ensure(max(live.row.max_new_tokens for live in self.slots),
                             max(live.row.top_logprobs for live in self.slots), self.vocab_size if penalized else 0)
         if self.outputs.counts is not None:  # a row's counts start at zero (its record may be reused)
-            self.outputs.counts[torch.tensor([live.record for live in group.lives], device=self.device)] = 0
+            self.outputs.counts[upload(torch.tensor([live.record for live in group.lives]), self.device)] = 0
         self._dirty = True
 
     def _refresh(self) -> None:
         """Per-row settings as device tensors, rebuilt when rows joined or left."""
         slots = self.slots
-        ints = torch.tensor([[s.start, s.row.max_new_tokens, s.record, self.steps - s.joined]
-                             for s in slots], dtype=torch.long).to(self.device)
-        self._start, self._max_new, self._record, self._count = ints.unbind(1)
+        ints = upload(torch.tensor([[s.start, s.row.max_new_tokens, s.record, self.steps - s.joined, s.last]
+                                    for s in slots], dtype=torch.long), self.device)
+        self._start, self._max_new, self._record, self._count, self._prev_t = ints.unbind(1)
         self._sampling = Sampling.of(slots, self.device)
         self._prev = [s.last for s in slots]
         self._tracked = [i for i, s in enumerate(slots) if s.tokens is not None]
@@ -232,7 +232,7 @@ class Engine:
             logits = sampling.penalize(logits, self.outputs.counts.index_select(0, self._record))
         scores = logits
         if self.marking is not None and not (sampling.all_greedy and not self.mark_greedy):
-            scores = self.marking(logits, self.slots, self._prev, self.steps)
+            scores = self.marking(logits, self.slots, self._prev, self._prev_t, self.steps)
             if sampling.any_greedy and not self.mark_greedy:   # greedy rows answer unmarked
                 scores = torch.where(sampling.greedy[:, None], logits, scores)
         lse = scores.logsumexp(-1, keepdim=True) if sampling.want_logprobs else None
@@ -247,7 +247,7 @@ class Engine:
             self.updates += self.outputs.updates(self.slots, self._streaming, drawn, self._record, self._count)
         self.steps += 1
         self._count += 1
-        self._prev = drawn
+        self._prev, self._prev_t = drawn, tokens
         for i in self._tracked:
             live = self.slots[i]
             live.tokens.append(drawn[i])
@@ -277,12 +277,13 @@ class Engine:
         for hole, mover in zip(holes, movers):
             order[hole] = mover
         if holes:
-            self.cache.move_rows(torch.tensor(holes, device=self.device), torch.tensor(movers, device=self.device))
+            moves = upload(torch.tensor([holes, movers]), self.device)
+            self.cache.move_rows(moves[0], moves[1])
         for i in ended:
             self.outputs.free.append(self.slots[i].record)
         self.slots = [self.slots[i] for i in order]
         self.cache.rows = keep
-        self._next = tokens.index_select(0, torch.tensor(order, dtype=torch.long, device=self.device))
+        self._next = tokens.index_select(0, upload(torch.tensor(order, dtype=torch.long), self.device))
         if not keep:
             self.cache.end = 0
         self._dirty = True

@@ -93,16 +93,16 @@ class Sampling:
         rows = [live.row for live in lives]
         greedy = [row.greedy for row in rows]
         floats = torch.tensor([[1.0 if g else row.temperature, row.top_p] for g, row in zip(greedy, rows)])
-        temperature, top_p = floats.to(device).unbind(1)
+        temperature, top_p = upload(floats, device).unbind(1)
         want_logprobs = any(row.logprobs for row in rows)
         penalized = any(row.frequency_penalty or row.presence_penalty for row in rows)
         frequency = presence = None
         if penalized:
-            frequency, presence = torch.tensor(
-                [[row.frequency_penalty, row.presence_penalty] for row in rows]).to(device).unbind(1)
+            frequency, presence = upload(torch.tensor(
+                [[row.frequency_penalty, row.presence_penalty] for row in rows]), device).unbind(1)
         return cls(
-            seed=torch.tensor([live.seed for live in lives], dtype=torch.long).to(device),
-            temperature=temperature, top_p=top_p, greedy=torch.tensor(greedy).to(device),
+            seed=upload(torch.tensor([live.seed for live in lives], dtype=torch.long), device),
+            temperature=temperature, top_p=top_p, greedy=upload(torch.tensor(greedy), device),
             all_greedy=all(greedy), any_greedy=any(greedy),
             scaled=any(row.temperature != 1.0 for row, g in zip(rows, greedy) if not g),
             nucleus=any(row.top_p < 1.0 for row, g in zip(rows, greedy) if not g),
@@ -134,24 +134,36 @@ class Sampling:
 
 class Marking:
     """The green-list watermark's bias on the decoding rows' logits: from a table of green
-    lists on the device ("lefthash"), or transformers' own per-row code ("selfhash")."""
+    lists on the device ("lefthash"), or transformers' own per-row code ("selfhash").
+
+    With "lefthash" a `slot` map on the device gives each previous token its table row, so
+    a step reads its rows from the previous tokens already on the device: no upload. Only a
+    previous token the table has not seen (or has evicted) costs host work, all in the
+    "green lists" `record_function` region: its list drawn on the CPU, then two uploads
+    (the new lists, their rows) for all the step's new tokens."""
+
+    REGION = "green lists"
 
     def __init__(self, settings: WatermarkSettings, vocab_size: int, device: torch.device):
         self.processor = watermark_processor(settings, vocab_size)
+        self.device = device
         self.green = (DeviceGreenLists(self.processor, device)
                       if self.processor.seeding_scheme == "lefthash" else None)
+        self.slot = torch.zeros(vocab_size, dtype=torch.long, device=device)   # token -> table row
 
     @property
     def needs_tokens(self) -> bool:
         """Whether rows must keep their generated tokens on the host (the context of "selfhash")."""
         return self.green is None
 
-    def __call__(self, scores: torch.Tensor, lives: Sequence[Live], prev: Sequence[int], step: int) -> torch.Tensor:
+    def __call__(self, scores: torch.Tensor, lives: Sequence[Live], prev: Sequence[int], prev_t: torch.Tensor,
+                 step: int) -> torch.Tensor:
+        """`scores` plus the bias; `prev` the rows' previous tokens, `prev_t` the same on the device."""
         width = self.processor.context_width
         lengths = ([len(s.row.prompt_ids) + step - s.joined for s in lives] if width > 1
                    else [width] * len(lives))
         if self.green is not None:
-            return self.green.add(scores, self.green.rows(prev, lengths))
+            return self.green.add(scores, self.rows(prev, prev_t, lengths))
         # "selfhash": transformers' own per-row code on the CPU (slow, as it always was).
         out = scores.cpu()
         for i, live in enumerate(lives):
@@ -159,3 +171,46 @@ class Marking:
                 context = (live.row.prompt_ids + (live.tokens or []))[-width:]
                 out[i:i + 1] = WatermarkLogitsProcessor.__call__(self.processor, torch.tensor([context]), out[i:i + 1])
         return out.to(scores.device)
+
+    def rows(self, prev: Sequence[int], prev_t: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
+        """Each row's table row (`DeviceGreenLists.rows`'s answer, read on the device): 0, no
+        bias, for a row shorter than the context width."""
+        known = self.green._rows
+        new = []
+        for token in prev:   # this step's tokens first become the most recent: none is evicted below
+            if token in known:
+                known.move_to_end(token)
+            else:
+                new.append(token)
+        if new:
+            self._refill(list(dict.fromkeys(new)))
+        rows = self.slot.index_select(0, prev_t)
+        width = self.processor.context_width
+        if any(n < width for n in lengths):   # only in a row's first steps, if ever
+            rows = rows * upload(torch.tensor([n >= width for n in lengths], dtype=torch.long), self.device)
+        return rows
+
+    def _refill(self, tokens: list[int]) -> None:
+        """Green lists of `tokens` into the table (drawn on the CPU, as the detector draws
+        them), and their rows into `slot`."""
+        green = self.green
+        with torch.profiler.record_function(self.REGION):
+            masks = torch.zeros((len(tokens), self.processor.vocab_size), dtype=torch.bool)
+            for i, token in enumerate(tokens):
+                masks[i, self.processor._get_greenlist_ids(torch.tensor([token]))] = True
+            rows = [green._allocate(token) for token in tokens]
+            if max(tokens) >= self.slot.shape[0]:   # a model may pad its head wider than the vocabulary
+                grown = torch.zeros(2 * max(tokens) + 1, dtype=torch.long, device=self.device)
+                grown[: self.slot.shape[0]] = self.slot
+                self.slot = grown
+            index = upload(torch.tensor(rows + tokens), self.device)
+            green.table.index_copy_(0, index[: len(rows)], upload(masks, self.device))
+            self.slot.index_copy_(0, index[len(rows):], index[: len(rows)])
+
+
+def upload(host: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on `device`; on CUDA from pinned memory without waiting (a plain
+    `.to(device)` makes the host wait for every kernel queued before the copy)."""
+    if device.type != "cuda":
+        return host.to(device)
+    return host.pin_memory().to(device, non_blocking=True)
