@@ -155,6 +155,10 @@ class _Functions(TorchFunctionMode):
         elif name in FACTORIES and kwargs.get("device") is None and not tensors:
             made_on_host = True                                              # a host tensor (no device named)
         out = self._run_explained(func, args, kwargs) if explained else func(*args, **kwargs)
+        if out is tensor:          # on the CPU, `.cpu()` and `.to(device)` give the tensor itself
+            if explained and not made_on_host:
+                counter._hosted.pop(id(out), None)   # uploaded: the device's from now on
+            return out
         if made_on_host or (host and not explained):
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor):

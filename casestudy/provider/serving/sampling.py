@@ -176,6 +176,7 @@ class Marking:
         """Each row's table row (`DeviceGreenLists.rows`'s answer, read on the device): 0, no
         bias, for a row shorter than the context width."""
         known = self.green._rows
+        self.green.capacity = max(self.green.capacity, len(set(prev)))   # a step's rows never evict each other
         new = []
         for token in prev:   # this step's tokens first become the most recent: none is evicted below
             if token in known:
