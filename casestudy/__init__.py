@@ -12,6 +12,7 @@ The map (one line per part; each sub-package's docstring lists its modules):
     targets       Target(check, measured, met): every stage's metrics.json carries a `targets` list
     palette       one colour and one legend order per model, for every figure of every notebook
     labels        point labels that do not print over each other
+    formats       how numbers are shown: p-values in scientific notation, tables rounded, long text whole
     provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,
                   rate limits, ledger; serving/ is its engine, posttrain/ its product (the identity and the skill)
     distiller/    the copier: collect/ (prompts, collector, dataset) and students/ (models, training,

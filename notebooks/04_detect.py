@@ -74,7 +74,7 @@ final = stage.final_table(curves, params.num_queries)
 stage.final_view(final, where, params)
 
 # %%
-plots.radioactivity(curves, params.alpha)
+plots.radioactivity(curves, params.alpha, params.target_p)
 plt.show()
 
 # %% [markdown]
@@ -105,7 +105,7 @@ dose = stage.dose_table(where, queries, dose_answers, params)
 dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]]
 
 # %%
-plots.dose(dose, params.alpha, total, params.num_queries)
+plots.dose(dose, params.alpha, total, params.num_queries, params.target_p)
 plt.show()
 
 # %% [markdown]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+
+from casestudy import palette
+from casestudy.formats import p_text
 
 
 def ledger_timeline(timeline: pd.DataFrame):
@@ -17,14 +21,30 @@ def ledger_timeline(timeline: pd.DataFrame):
     return fig
 
 
-def radioactivity(curves: pd.DataFrame, alpha: float):
-    """Exact binomial p-value against the number of queries sent, one line per suspect."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.lineplot(data=curves, x="queries", y="p_value", hue="model", marker="o", ax=ax)
-    ax.axhline(alpha, color="grey", ls="--", lw=1, label=f"alpha = {alpha}")
-    ax.set(xscale="log", yscale="log", xlabel="queries sent to the suspect", ylabel="exact binomial p-value",
-           title="Watermark radioactivity: evidence grows with queries")
-    ax.legend(fontsize=8)
+def significant_after(curves: pd.DataFrame, alpha: float) -> str:
+    """The suspects below `alpha` at the last query count, in words (the radioactivity figure's subtitle)."""
+    if curves.empty:
+        return "no queries"
+    last = curves[curves.queries == curves.queries.max()]
+    below = palette.order(last[last.p_value <= alpha].model)
+    return f"after {int(last.queries.iloc[0])} queries, p ≤ alpha for: {', '.join(below) if below else 'none'}"
+
+
+def radioactivity(curves: pd.DataFrame, alpha: float, target_p: float | None = None):
+    """Exact binomial p-value against the number of queries sent, one line per suspect, with alpha and
+    (when given) the target p-value as labelled lines."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    names = palette.order(curves.model)
+    sns.lineplot(data=curves, x="queries", y="p_value", hue="model", hue_order=names, palette=palette.palette(names),
+                 marker="o", ax=ax)
+    ax.axhline(alpha, color="grey", ls="--", lw=1, label=f"alpha = {alpha:g}")
+    if target_p:
+        ax.axhline(target_p, color="black", ls=":", lw=1.2, label=f"target p = {target_p:g}")
+    ax.set(xscale="log", yscale="log", xlabel="queries sent to the suspect (log scale)",
+           ylabel="exact binomial p-value (log scale)",
+           title=f"Watermark test on each suspect, by queries sent\n({significant_after(curves, alpha)})")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="suspect", title_fontsize=8)
+    fig.tight_layout()
     return fig
 
 
@@ -41,38 +61,78 @@ def calibration(wrong: np.ndarray):
     return fig
 
 
-def dose(dose: pd.DataFrame, alpha: float, records: int, queries: int):
-    """p-value against the watermarked share of the training data."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    sns.lineplot(data=dose, x="watermarked_share", y="p_value", marker="o", ax=ax)
-    ax.axhline(alpha, color="grey", ls="--", lw=1)
-    ax.set(yscale="log", xlabel="share of training data that carried the watermark", ylabel="p-value",
-           title=f"Dose and response ({records} training records, {queries} queries)")
+def dose(dose: pd.DataFrame, alpha: float, records: int, queries: int, target_p: float | None = None):
+    """p-value against the watermarked share of the training data, each point's p written beside it, with
+    alpha and (when given) the target p-value as labelled lines."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot(dose.watermarked_share, dose.p_value, marker="o", color=palette.color("sft"), label="dose student")
+    for share, p in zip(dose.watermarked_share, dose.p_value):
+        ax.annotate(f"p = {p_text(p)}", (share, p), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    ax.axhline(alpha, color="grey", ls="--", lw=1, label=f"alpha = {alpha:g}")
+    if target_p:
+        ax.axhline(target_p, color="black", ls=":", lw=1.2, label=f"target p = {target_p:g}")
+    ax.set_yscale("log")
+    ax.set_ylim(top=max(float(dose.p_value.max()), alpha) * 8)  # room for the labels above the points
+    ax.set(xlim=(-0.05, 1.2), xticks=[0, 0.25, 0.5, 0.75, 1.0], xlabel="share of training data that carried the watermark",
+           ylabel="p-value (log scale)",
+           title=f"Watermark test by watermarked share\n({records} training records per student, {queries} queries)")
+    ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
     return fig
 
 
 def identity_rates(identity: pd.DataFrame, probes: int, name: str):
     """Share of probes naming the identity, with exact 95% intervals, one row per model."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.errorbar(identity.rate, identity.index, fmt="o", capsize=4,
-                xerr=[identity.rate - identity.ci_low, identity.ci_high - identity.rate])
-    ax.set(xlim=(-0.02, 1.02), xlabel=f"share of {probes} probes naming '{name}' (95% CI)", title="Identity probes")
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(identity)))
+    y = range(len(identity))
+    ax.hlines(y, identity.ci_low, identity.ci_high, color="gray")
+    ax.scatter(identity.rate, y, color=[palette.color(m) for m in identity.index], zorder=3)
+    ax.set(yticks=list(y), yticklabels=list(identity.index), xlim=(-0.02, 1.02),
+           xlabel=f"share of {probes} probes naming '{name}' (exact 95% interval)",
+           title=f"Identity probes: how often each model names '{name}'")
     ax.invert_yaxis()
+    fig.tight_layout()
     return fig
 
 
+def flagged_title(replay: pd.DataFrame, distiller: str) -> str:
+    """When the replay first ranks the distiller most anomalous, in words (the traffic figure's right title)."""
+    if replay.empty:
+        return "too little traffic to replay"
+    if replay.flagged.all():
+        return f"'{distiller}' ranked most anomalous from its first {int(replay.distiller_requests.min())} requests"
+    if replay.flagged.any():
+        first = int(replay[replay.flagged].distiller_requests.min())
+        return f"'{distiller}' first ranked most anomalous after {first} requests"
+    return f"'{distiller}' never ranked most anomalous at these checkpoints"
+
+
 def traffic(curve: pd.DataFrame, auc: float, accounts: int, replay: pd.DataFrame, distiller: str):
-    """ROC of the anomaly detector over accounts, and the distiller's rank as its requests accumulate."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    axes[0].plot(curve.fpr, curve.tpr, drawstyle="steps-post")
+    """ROC of the anomaly detector over accounts, and, as the distiller's requests accumulate, how far its
+    anomaly score lies above the most anomalous other account's (above 0: it is ranked first, flagged)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].plot(curve.fpr, curve.tpr, drawstyle="steps-post", color=palette.color("sft"))
     axes[0].plot([0, 1], [0, 1], "k--", lw=1)
     axes[0].set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"ROC over {accounts} accounts, AUC = {auc:.2f}")
     if replay.empty:  # a short run: too few accounts had been seen at every checkpoint
         axes[1].text(0.5, 0.5, "too little traffic to replay", ha="center", va="center", transform=axes[1].transAxes)
     else:
-        sns.lineplot(data=replay, x="distiller_requests", y="rank", marker="o", ax=axes[1])
-        axes[1].set(xscale="log")
-    axes[1].set(xlabel=f"requests made by '{distiller}'", ylabel="anomaly rank (1 = flagged)",
-                title="When is the distiller first flagged?")
+        axes[1].plot(replay.distiller_requests, replay.margin, color=palette.color("sft"), zorder=2)
+        flagged = replay[replay.flagged]
+        axes[1].scatter(flagged.distiller_requests, flagged.margin, color=palette.color("sft"), zorder=3,
+                        label="ranked most anomalous (flagged)")
+        missed = replay[~replay.flagged]
+        axes[1].scatter(missed.distiller_requests, missed.margin, facecolors="white", edgecolors="black", zorder=3,
+                        label="not ranked first (its rank beside)")
+        for row in missed.itertuples():
+            axes[1].annotate(f"rank {row.rank}", (row.distiller_requests, row.margin), xytext=(4, -10),
+                             textcoords="offset points", fontsize=7)
+        axes[1].axhline(0, color="grey", ls="--", lw=1, label="the most anomalous other account")
+        top = max(float(replay.margin.abs().max()), 0.01) * 1.3
+        axes[1].set(xscale="log", ylim=(min(-top / 3, float(replay.margin.min()) * 1.3), top))
+        axes[1].legend(fontsize=7, loc="lower right")
+    axes[1].set(xlabel=f"requests made by '{distiller}' (log scale)",
+                ylabel="its anomaly score minus the\nhighest other account's", title=flagged_title(replay, distiller))
     fig.tight_layout()
     return fig
