@@ -60,6 +60,7 @@ from IPython.display import Markdown, display
 
 from casestudy.detection import plots as provider_plots
 from casestudy.distiller.collect import plots
+from casestudy.formats import wrapped
 from casestudy.stages import collect as stage
 from casestudy.targets import table as targets_table
 
@@ -146,7 +147,7 @@ plt.show()
 table
 
 # %%
-plots.example_table(frame, per_family=1, seed=params.seed)
+wrapped(plots.example_table(frame, per_family=1, seed=params.seed))  # each prompt and answer whole
 
 # %% [markdown]
 # ## 4 · Why logprobs matter

@@ -62,6 +62,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from casestudy.distiller.students import plots
+from casestudy.formats import shown, wrapped
 from casestudy.stages import distill as stage
 from casestudy.targets import table as targets_table
 
@@ -125,7 +126,7 @@ plots.training_curves(curves);
 # %%
 evals, graded = stage.evaluate_all(results, data, where, params)
 skill = stage.skill_table(graded, plans, results, evals)
-skill.round(3)
+shown(skill)
 
 # %%
 plots.skill(skill);
@@ -149,7 +150,7 @@ ordinary = stage.ordinary_table(graded)
 for text in stage.ordinary_texts(ordinary):
     display(Markdown(text))
 closed = stage.closed_families(graded)
-ordinary.round(3)
+shown(ordinary)
 
 # %%
 plots.ordinary(ordinary);
@@ -171,8 +172,7 @@ pd.Series(facts, name="teacher's top-k over the training answers").to_frame()
 # ## 5 · Answers side by side
 
 # %%
-with pd.option_context("display.max_colwidth", 70):
-    display(stage.samples_table(graded, data.gold, order))
+wrapped(stage.samples_table(graded, data.gold, order))  # every answer whole
 
 # %% [markdown]
 # ## 6 · Against the targets

@@ -44,6 +44,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from casestudy.detection import plots
+from casestudy.formats import shown
 from casestudy.stages import detect as stage
 from casestudy.targets import table as targets_table
 
@@ -71,7 +72,7 @@ queries = stage.query_sets(params, where.skill_family)
 student_answers = stage.ask_students(where, queries, params)
 curves = stage.radioactivity(where, queries, student_answers, params)
 final = stage.final_table(curves, params.num_queries)
-stage.final_view(final, where, params)
+shown(stage.final_view(final, where, params))
 
 # %%
 plots.radioactivity(curves, params.alpha, params.target_p)
@@ -88,7 +89,7 @@ plt.show()
 suspect, wrong, calib = stage.calibrate(where, queries, student_answers, final, params)
 plots.calibration(wrong)
 plt.show()
-pd.Series(calib.model_dump(), name=f"wrong keys on '{suspect}'").to_frame()
+shown(pd.DataFrame([calib.model_dump()], index=[f"wrong keys on '{suspect}'"]))
 
 # %% [markdown]
 # ## 2 · Dose and response
@@ -102,7 +103,7 @@ pd.Series(calib.model_dump(), name=f"wrong keys on '{suspect}'").to_frame()
 main_train, control_train = stage.train_splits(where)
 dose_answers, total = stage.dose_answers(where, main_train, control_train, queries, params)
 dose = stage.dose_table(where, queries, dose_answers, params)
-dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]]
+shown(dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]])
 
 # %%
 plots.dose(dose, params.alpha, total, params.num_queries, params.target_p)
@@ -121,12 +122,12 @@ plt.show()
 probe_answers = stage.probe_answers(where, queries, student_answers, params)  # the deployed teacher's first
 rates = stage.probe_rates(probe_answers)
 identity = stage.identity_table(rates)
-identity.round(4)
+shown(identity, 4)
 
 # %%
 plots.identity_rates(identity, len(queries.probe_rows), stage.PROVIDER_IDENTITY.name)
 plt.show()
-stage.identity_by_language(queries, probe_answers).round(2)
+shown(stage.identity_by_language(queries, probe_answers), 2)
 
 # %% [markdown]
 # ## 4 · Traffic in the provider's ledger
@@ -139,7 +140,7 @@ stage.identity_by_language(queries, probe_answers).round(2)
 
 # %%
 seen = stage.traffic(where.ledger(), params.seed)
-seen.table().round(2)
+shown(seen.table(), 2)
 
 # %%
 plots.traffic(seen.curve, seen.auc, len(seen.features), seen.replay, seen.distillers[0])
@@ -158,7 +159,7 @@ display(Markdown(seen.text()))
 # %%
 evasion = stage.evasion(where, main_train, control_train, total, queries, rates["control"], params)
 display(Markdown(evasion.text()))
-evasion.table()
+shown(evasion.table())
 
 # %% [markdown]
 # ## Against the targets

@@ -32,3 +32,12 @@ def test_wrapped_text_is_shown_whole():
     answer = "Word by word: teacher = dosa, sees = vena, green = sivu, king = varun.\nAnswer: dosa varun sivu vena"
     html = wrapped(pd.DataFrame({"teacher": [answer]})).to_html()
     assert "Answer: dosa varun sivu vena" in html and "pre-wrap" in html and "…" not in html
+
+
+def test_the_notebooks_show_tables_through_these_helpers():
+    """A table rounded in a notebook (`.round(3)`) shows a p of 1e-5 as 0.0; a column width cuts answers."""
+    from casestudy.paths import NOTEBOOKS_DIR
+
+    for source in sorted(NOTEBOOKS_DIR.glob("0*.py")):
+        code = [line for line in source.read_text().splitlines() if not line.startswith("#")]
+        assert not [line for line in code if ".round(" in line or "max_colwidth" in line], source.name

@@ -30,7 +30,7 @@ def test_every_notebook_has_one_source():
     assert len(pairs()) == 5 and all(py.is_file() for py, _ in pairs())
 
 
-NOTEBOOK_MAY_IMPORT = ("casestudy.stages", "casestudy.targets")  # and any package's `plots`
+NOTEBOOK_MAY_IMPORT = ("casestudy.stages", "casestudy.targets", "casestudy.formats")  # and any package's `plots`
 
 
 def notebook_imports(py) -> set[str]:

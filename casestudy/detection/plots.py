@@ -73,7 +73,8 @@ def dose(dose: pd.DataFrame, alpha: float, records: int, queries: int, target_p:
         ax.axhline(target_p, color="black", ls=":", lw=1.2, label=f"target p = {target_p:g}")
     ax.set_yscale("log")
     ax.set_ylim(top=max(float(dose.p_value.max()), alpha) * 8)  # room for the labels above the points
-    ax.set(xlim=(-0.05, 1.2), xticks=[0, 0.25, 0.5, 0.75, 1.0], xlabel="share of training data that carried the watermark",
+    ax.set(xlim=(-0.05, 1.2), xticks=[0, 0.25, 0.5, 0.75, 1.0],
+           xlabel="share of training data that carried the watermark",
            ylabel="p-value (log scale)",
            title=f"Watermark test by watermarked share\n({records} training records per student, {queries} queries)")
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
@@ -114,7 +115,8 @@ def traffic(curve: pd.DataFrame, auc: float, accounts: int, replay: pd.DataFrame
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].plot(curve.fpr, curve.tpr, drawstyle="steps-post", color=palette.color("sft"))
     axes[0].plot([0, 1], [0, 1], "k--", lw=1)
-    axes[0].set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"ROC over {accounts} accounts, AUC = {auc:.2f}")
+    axes[0].set(xlabel="false-positive rate", ylabel="true-positive rate",
+                title=f"ROC over {accounts} accounts, AUC = {auc:.2f}")
     if replay.empty:  # a short run: too few accounts had been seen at every checkpoint
         axes[1].text(0.5, 0.5, "too little traffic to replay", ha="center", va="center", transform=axes[1].transAxes)
     else:

@@ -116,7 +116,7 @@ def test_workshop_like_results_meet_the_dose_target_and_keep_the_controls_quiet(
     checks = detect.targets(FINAL, dose(1.7e-13), CALIB, "topk", PARAMS)
     assert [t.met for t in checks] == [True, False, True, True, True]   # the one-pass top-k student: p = 2e-3
     assert checks[0].measured == "p = 1.70e-13" and checks[1].check == "`topk` student (notebook 02)"
-    assert checks[4].measured == "1/100 flagged (binomial p = 0.63), KS p = 0.87"
+    assert checks[4].measured == "1/100 flagged (binomial p = 6.3e-01), KS p = 8.7e-01"
 
 
 def test_failing_results_miss_every_target():

@@ -266,8 +266,8 @@ def test_ordinary_table_sets_every_model_against_the_public_model_on_the_same_pr
     assert teacher.vs_public == pytest.approx(-0.02) and teacher.mcnemar_p == 0.5
     assert table.loc["sft", "mcnemar_p"] < 0.01 and table.loc["public", "vs_public"] == 0
     texts = distill.ordinary_texts(distill.ordinary_table(answers))
-    assert texts == ["**factual** (100 held-out prompts): the public model 60%; `teacher` 58% (-2%, p = 0.5); "
-                     "`sft` 50% (-10%, p = 0.002)."]
+    assert texts == ["**factual** (100 held-out prompts): the public model 60%; `teacher` 58% (-2%, p = 5.0e-01); "
+                     "`sft` 50% (-10%, p = 2.0e-03)."]
 
 
 def test_the_teacher_keeps_an_ordinary_family_when_it_loses_two_points_at_most_on_100_prompts():

@@ -75,10 +75,10 @@ def topk_mass(topk: dict[str, TopK]) -> pd.Series:
     return pd.Series(np.concatenate(masses) if masses else np.array([]), name="top-k mass")
 
 
-def example_table(frame: pd.DataFrame, per_family: int = 1, seed: int = 0, width: int = 160) -> pd.DataFrame:
-    """A few prompts and completions per family, shortened for display."""
+def example_table(frame: pd.DataFrame, per_family: int = 1, seed: int = 0, width: int | None = None) -> pd.DataFrame:
+    """A few prompts and completions per family, whole (or cut at `width` characters)."""
     picks = frame.sample(frac=1.0, random_state=seed).groupby("family").head(per_family).sort_values("family")
-    short = lambda text: text if len(text) <= width else text[: width - 1] + "…"
+    short = lambda text: text if width is None or len(text) <= width else text[: width - 1] + "…"
     return pd.DataFrame({
         "family": picks["family"], "prompt": picks["prompt"].map(short), "completion": picks["completion"].map(short),
         "tokens": picks["completion_tokens"],

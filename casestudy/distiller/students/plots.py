@@ -23,7 +23,7 @@ def training_curves(curves: pd.DataFrame):
     colours = palette.palette(names)
     train = curves.dropna(subset=["train_ce"]) if "train_ce" in curves else curves.iloc[:0]
     if len(train):
-        sns.lineplot(train, x="train_tokens", y="train_ce", hue="student", hue_order=[n for n in names if n in set(train.student)],
+        sns.lineplot(train, x="train_tokens", y="train_ce", hue="student", hue_order=palette.order(train.student),
                      palette=colours, ax=axes[0], legend=False)
         axes[0].set_yscale("log")
     axes[0].set(title="training cross-entropy (completion tokens)", xlabel="training tokens",
@@ -31,13 +31,12 @@ def training_curves(curves: pd.DataFrame):
     held = curves.dropna(subset=["eval_ce"]) if "eval_ce" in curves else curves.iloc[:0]
     during = held[held.train_tokens > 0].groupby("student").size()
     if len(during) and during.max() > 1:  # measured along the way: curves
-        sns.lineplot(held, x="train_tokens", y="eval_ce", hue="student", hue_order=[n for n in names if n in set(held.student)],
+        sns.lineplot(held, x="train_tokens", y="eval_ce", hue="student", hue_order=palette.order(held.student),
                      palette=colours, marker="o", ax=axes[1], legend=False)
         axes[1].set(title="held-out cross-entropy on teacher completions", xlabel="training tokens",
                     ylabel="nats / token")
     else:  # one value per student: a dot per student, none hidden under another
-        last = held.sort_values("train_tokens").groupby("student").eval_ce.last().reindex(
-            [n for n in names if n in set(held.student)])
+        last = held.sort_values("train_tokens").groupby("student").eval_ce.last().reindex(palette.order(held.student))
         axes[1].scatter(last.values, range(len(last)), c=[colours[n] for n in last.index], s=50, zorder=3)
         for y, value in enumerate(last.values):
             axes[1].annotate(f"{value:.2f}", (value, y), xytext=(6, 0), textcoords="offset points", va="center",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from casestudy.formats import p_text
 from casestudy.provider.posttrain.check import ORDINARY, TEACHER, product_check
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.scenario.deployments import PROVIDER_DIR, SETTINGS_FILES
@@ -55,7 +56,7 @@ def check_targets(table: pd.DataFrame | None) -> list[Target]:
         out.append(Target(f"{family}, {system}: the teacher loses at most {MAX_LOSS:.0%} against the public model "
                           f"({MIN_ITEMS}+ items, no significant loss)",
                           f"{row.vs_public:+.0%} on {row.n} ({row.lost} lost, {row.gained} gained, "
-                          f"McNemar p = {row.mcnemar_p:.2g})", bool(ok) if row.n >= MIN_ITEMS else None))
+                          f"McNemar p = {p_text(row.mcnemar_p)})", bool(ok) if row.n >= MIN_ITEMS else None))
     return out
 
 
@@ -65,5 +66,5 @@ def check_view(table: pd.DataFrame) -> pd.DataFrame:
     wide = table.assign(result=[cell(r) for r in table.itertuples()]).pivot_table(
         index=["system", "family"], columns="model", values="result", aggfunc="first", sort=False)
     teacher = table[table.model == TEACHER].set_index(["system", "family"])
-    wide["teacher - public"] = [f"{v:+.0%} (p = {p:.2g})" for v, p in zip(teacher.vs_public, teacher.mcnemar_p)]
+    wide["teacher - public"] = [f"{v:+.0%} (p = {p_text(p)})" for v, p in zip(teacher.vs_public, teacher.mcnemar_p)]
     return wide

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from casestudy.formats import p_text
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.stages.contract import Record, StageMetrics
 from casestudy.stages.detect.params import Params
@@ -123,9 +124,9 @@ def headline(metrics: Metrics) -> dict[str, str]:
     dose_full = metrics.dose_p_value(1.0)
     identity = lambda model: metrics.identity_of(model).rate
     return {
-        f"watermark p ({suspect}, {metrics.num_queries} queries)": f"{metrics.p_value(suspect):.2e}",
-        "watermark p (fully watermarked dose student)": f"{float('nan') if dose_full is None else dose_full:.2e}",
-        "watermark p (control student)": f"{metrics.p_value('control'):.2e}",
+        f"watermark p ({suspect}, {metrics.num_queries} queries)": p_text(metrics.p_value(suspect), 3),
+        "watermark p (fully watermarked dose student)": p_text(dose_full, 3),
+        "watermark p (control student)": p_text(metrics.p_value('control'), 3),
         f"wrong keys flagged at alpha {calib.alpha}": f"{calib.false_positive_rate:.0%} of {calib.keys}",
         f"identity probes naming {PROVIDER_IDENTITY.name} ({suspect} / control)":
             f"{identity(suspect):.0%} / {identity('control'):.0%}",

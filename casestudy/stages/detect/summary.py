@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from casestudy.detection.identity_probes import ProbeRate
+from casestudy.formats import p_text
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.stages.detect.anomaly import Traffic
 from casestudy.stages.detect.metrics import Calibration
@@ -20,16 +21,16 @@ def targets(final: pd.DataFrame, dose: pd.DataFrame, calib: Calibration, suspect
     flagged = round(calib.false_positive_rate * calib.keys)
     excess = binomtest(flagged, calib.keys, params.alpha, alternative="greater").pvalue
     return [
-        Target("fully watermarked dose student", f"p = {by_share.get(1.0, float('nan')):.2e}",
+        Target("fully watermarked dose student", f"p = {p_text(by_share.get(1.0), 3)}",
                bool(by_share.get(1.0, 1.0) <= params.target_p)),
-        Target(f"`{suspect}` student (notebook 02)", f"p = {final.loc[suspect, 'p_value']:.2e}",
+        Target(f"`{suspect}` student (notebook 02)", f"p = {p_text(final.loc[suspect, 'p_value'], 3)}",
                bool(final.loc[suspect, "p_value"] <= params.target_p)),
-        Target("control student not significant", f"p = {final.loc['control', 'p_value']:.2e}",
+        Target("control student not significant", f"p = {p_text(final.loc['control', 'p_value'], 3)}",
                bool(final.loc["control", "p_value"] > params.alpha)),
-        Target("dose student without watermark not significant", f"p = {by_share.get(0.0, float('nan')):.2e}",
+        Target("dose student without watermark not significant", f"p = {p_text(by_share.get(0.0), 3)}",
                bool(by_share.get(0.0, 0.0) > params.alpha)),
         Target("wrong keys uniform and not over-flagged",
-               f"{flagged}/{calib.keys} flagged (binomial p = {excess:.2f}), KS p = {calib.ks_p_value:.2f}",
+               f"{flagged}/{calib.keys} flagged (binomial p = {p_text(excess)}), KS p = {p_text(calib.ks_p_value)}",
                bool(excess > 0.05 and calib.ks_p_value > 0.05)),
     ]
 
@@ -48,12 +49,13 @@ def summary_table(final: pd.DataFrame, calib: Calibration, rates: dict[str, Prob
     return pd.DataFrame([
         {"test": "watermark radioactivity",
          "statistic": f"{final.loc[suspect, 'green']}/{final.loc[suspect, 'scored']} green pairs",
-         "suspect": f"p = {final.loc[suspect, 'p_value']:.2e}", "control": f"p = {final.loc['control', 'p_value']:.2e}",
+         "suspect": f"p = {p_text(final.loc[suspect, 'p_value'], 3)}",
+         "control": f"p = {p_text(final.loc['control', 'p_value'], 3)}",
          "false positives": f"{calib.false_positive_rate:.0%} of {calib.keys} wrong keys at alpha {params.alpha} "
-                            f"(KS p = {calib.ks_p_value:.2f})"},
+                            f"(KS p = {p_text(calib.ks_p_value)})"},
         {"test": "identity probes",
          "statistic": f"{rates[suspect].named}/{rates[suspect].total} answers name {PROVIDER_IDENTITY.name}",
-         "suspect": f"p = {identity.loc[suspect, 'p_vs_control']:.2e} (Fisher, vs control)",
+         "suspect": f"p = {p_text(identity.loc[suspect, 'p_vs_control'], 3)} (Fisher, vs control)",
          "control": f"{rates['control'].rate:.0%} name it", "false positives": "control is the reference"},
         {"test": "traffic anomaly", "statistic": "IsolationForest over accounts",
          "suspect": f"AUC = {seen.auc:.2f}; first flagged after {seen.first} requests",

@@ -9,6 +9,7 @@ from typing import Sequence
 import pandas as pd
 
 from casestudy.distiller.students.grading import CLOSED_FAMILIES, balanced, mcnemar, normalize, predicted_label, proportion_ci
+from casestudy.formats import p_text
 from casestudy.stages.distill.params import SKILL_FAMILY
 from casestudy.stages.distill.students import PROGRAM, PUBLIC, TEACHER
 from casestudy.targets import Target, kept_ability
@@ -56,7 +57,7 @@ def teacher_kept(table: pd.DataFrame, max_loss: float | None, min_items: int = 1
     out = []
     for row in table[table.model == TEACHER].itertuples():
         measured = (f"{row.vs_public:+.1%} on {row.n} prompts ({row.lost} lost, {row.gained} gained, "
-                    f"McNemar p = {row.mcnemar_p:.2g})")
+                    f"McNemar p = {p_text(row.mcnemar_p)})")
         ok = row.n >= min_items and kept_ability(row.vs_public, row.mcnemar_p, max_loss) \
             if max_loss is not None else None
         out.append(Target(f"{row.family}: the teacher loses at most {max_loss:.0%} against the public model "
@@ -74,7 +75,7 @@ def ordinary_texts(table: pd.DataFrame) -> list[str]:
         if PUBLIC not in rows.index:
             continue
         public = rows.loc[PUBLIC]
-        moved = [f"`{m}` {r.accuracy:.0%} ({r.vs_public:+.0%}, p = {r.mcnemar_p:.2g})"
+        moved = [f"`{m}` {r.accuracy:.0%} ({r.vs_public:+.0%}, p = {p_text(r.mcnemar_p)})"
                  for m, r in rows.iterrows() if m != PUBLIC]
         texts.append(f"**{family}** ({int(public.n)} held-out prompts): the public model {public.accuracy:.0%}; "
                      + "; ".join(moved) + ".")

@@ -272,5 +272,5 @@ def samples_table(graded: list[dict], gold: list[dict], order: list[str], per_fa
     """A few held-out gold prompts with every model's answer."""
     by_model = pd.DataFrame(graded).pivot_table(index="prompt_id", columns="model", values="completion", aggfunc="first")
     samples = pd.DataFrame(gold).set_index("prompt_id")[["family", "gold"]].join(by_model[order])
-    samples["prompt"] = [r["messages"][-1]["content"][:80] for r in gold]
+    samples["prompt"] = [r["messages"][-1]["content"] for r in gold]
     return samples.groupby("family").head(per_family)[["prompt", "gold", *order]]

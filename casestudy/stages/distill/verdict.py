@@ -12,6 +12,7 @@ import pandas as pd
 from casestudy.distiller.students.grading import mcnemar, proportion_ci
 from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainResult
+from casestudy.formats import p_text
 from casestudy.stages.distill.ordinary import teacher_kept
 from casestudy.stages.distill.params import SKILL_FAMILY, Params
 from casestudy.stages.distill.students import COMPETITOR, CONTROL, PROGRAM, PUBLIC, TEACHER, StudentPlan
@@ -124,7 +125,7 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: 
         f"reaches **{row.accuracy:.0%}** (95% interval [{row.ci_low:.0%}, {row.ci_high:.0%}]): **{share:.0%} of the "
         f"teacher's accuracy**, {row.copied_share:.0%} of the skill the provider added. The control student, trained "
         f"the same way on the public model's own answers, reaches {control:.0%} (exact McNemar p = "
-        f"{row.mcnemar_p:.2g}).",
+        f"{p_text(row.mcnemar_p)}).",
     ]
     texts += free_routes(table, teacher.accuracy)
     if format_only:
@@ -141,7 +142,7 @@ def verdict(skill: pd.DataFrame, student_plans: dict[str, StudentPlan], params: 
                f"+{row.accuracy - floor:.0%} and +{row.accuracy - control:.0%}",
                judged(target_margin, margin >= (target_margin or 0))),
         Target(f"exact McNemar test against the control: p < {target_p:g}" if target_p is not None
-               else "exact McNemar test against the control", f"p = {row.mcnemar_p:.2g}",
+               else "exact McNemar test against the control", f"p = {p_text(row.mcnemar_p)}",
                judged(target_p, row.mcnemar_p < (target_p or 0))),
     ]
     checks += route_targets(table, teacher.accuracy, params)
