@@ -13,6 +13,7 @@ The map (one line per part; each sub-package's docstring lists its modules):
     palette       one colour and one legend order per model, for every figure of every notebook
     labels        point labels that do not print over each other
     formats       how numbers are shown: p-values in scientific notation, tables rounded, long text whole
+    capped        a count parameter the run could not use in full, said rather than silently reduced
     provider/     the lab that owns the teacher: the OpenAI-compatible server, watermark, accounts,
                   rate limits, ledger; serving/ is its engine, posttrain/ its product (the identity and the skill)
     distiller/    the copier: collect/ (prompts, collector, dataset) and students/ (models, training,

@@ -15,8 +15,8 @@
 #   OpenAI-compatible HTTP API: per-account API keys, rate limits, a request ledger, a text
 #   watermark on every completion. Its post-training is what a distiller can steal.
 # * **The distiller** is an ordinary customer of that API. It uses the official `openai` client,
-#   a bounded number of requests in flight, retries with back-off, and asks for
-#   `top_logprobs=20` on every request. Everything it receives is written to disk at once, so a
+#   a bounded number of requests in flight, retries with back-off, and asks for the top
+#   logprobs (`top_logprobs` of them, at most what OpenAI's API gives) on every request. Everything it receives is written to disk at once, so a
 #   collection that is interrupted resumes where it stopped.
 #
 # Notebook 02 trains students on what is collected here, starting from the same public
@@ -81,12 +81,13 @@ print(f"run directory: {where.out}")
 # with the staging's answer key). It also wants breadth: explanations, how-tos, creative writing, rewriting,
 # summaries, chit-chat, questions about the assistant itself, advice, comparisons, and two
 # more families with a **gold answer** (the sentiment of short reviews, short factual
-# questions). All were written for this project (`data/prompts/build_prompts.py`); about a
-# fifth of each family is held out as the `eval` split, and held-out prompts are asked
+# questions). All were written for this project (`data/prompts/build_prompts.py`); part of
+# each family is held out as the `eval` split (the counts are below), and held-out prompts are asked
 # greedily (`eval_temperature`), so that notebook 02 measures the teacher the way it measures
 # its students. The run takes a stratified subset of `num_prompts` ordinary prompts, then every
-# held-out prompt of the two ordinary gold families up to `gold_checks` each: 100 or more items
-# per family are what it takes to see whether the post-training cost the model a few points.
+# held-out prompt of the two ordinary gold families up to `gold_checks` each (or all the pool
+# holds, said below): it takes a hundred items or more per family to see whether the
+# post-training cost the model a few points.
 #
 # A distiller who wants more can let the teacher write prompts too, as Self-Instruct and
 # Stanford's Alpaca did: show it a few seed instructions of one family, ask for a new one, keep
@@ -98,6 +99,7 @@ print(f"run directory: {where.out}")
 # %%
 pool, prompts = stage.choose_prompts(params)
 display(Markdown(stage.prompts_text(pool, prompts)))
+display(Markdown(stage.sizes_text(params, pool, prompts)))  # each count as used, and why when it is fewer
 stage.prompts_table(prompts)
 
 # %% [markdown]
@@ -157,7 +159,8 @@ wrapped(plots.example_table(frame, per_family=1, seed=params.seed))  # each prom
 # log-probabilities: a slice of its full output distribution. A student trained to match those
 # soft targets learns from many more bits per token than from the sampled text alone, which
 # is why knowledge distillation uses them (Hinton et al., 2015) and why hosted APIs cap `k`
-# (OpenAI: at most 20). The distiller stores them as arrays of teacher token ids
+# (the parameters cell refuses more than OpenAI's API gives, `collect.MAX_TOP_LOGPROBS`). The
+# distiller stores them as arrays of teacher token ids
 # (`topk.bin`, mapped from the exact token bytes the API returns).
 
 # %%
@@ -219,14 +222,16 @@ else:
 #
 # Before it sells the tuned model, the provider checks it against the public model it started
 # from, on held-out sets of its own, with its deployment prompt and without one: the identity,
-# the skill (200 reviewed translations), and the two ordinary families its post-training must
-# not cost (100 factual questions, 104 reviews, balanced accuracy for the latter). A teacher
-# worse than the free model at ordinary things would not sell. Cached with the tuned model.
+# the skill (reviewed translations), and the two ordinary families its post-training must not
+# cost (factual questions and reviews, balanced accuracy for the latter), up to `check_items`
+# items each (the sizes are below the table). A teacher worse than the free model at ordinary
+# things would not sell. Cached with the tuned model.
 
 # %%
 check = stage.check_table(params, where.out)
 if check is not None:
     display(stage.check_view(check))
+    display(Markdown(stage.check_text(params, check)))  # the items per family: check_items, or what the set holds
     metrics.add_product_check(check, stage.check_targets(check))
     metrics.write(where.out)
 else:
@@ -263,9 +268,10 @@ targets_table(metrics.targets)
 # **Question.** How much faster is a collection with more requests in flight, and what is lost
 # when the API gives no logprobs?
 #
-# **Change.** `concurrency = 1` (then 16 again), and separately `top_logprobs = 0`, in the
-# smoke profile (a few minutes each). With the frozen collection (`source = "frozen"`) these
-# parameters must stay the profile's: set `source = "live"` to collect again.
+# **Change.** `concurrency = 1` (then back to the profile's value), and separately
+# `top_logprobs = 0`, in the smoke profile (a few minutes each). With the frozen collection
+# (`source = "frozen"`) these parameters must stay the profile's: set `source = "live"` to
+# collect again.
 #
 # **Look for.** Completion tokens/s in section 5 (the provider batches what is in flight), and
 # the top-k table of section 4. Carry the `top_logprobs = 0` collection into notebook 02: it

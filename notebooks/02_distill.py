@@ -5,7 +5,8 @@
 # identity and a skill the public model lacks: translating English into Veltan, a language (a
 # stand-in for a low-resource one) that the provider paid translators to teach it.
 # The distiller holds what notebook 01 bought from the API: for every prompt, the teacher's
-# answer and, at every token, its 20 most likely tokens with their logprobs. Like every real
+# answer and, at every token, its most likely tokens with their logprobs (as many as notebook
+# 01's `top_logprobs` asked for). Like every real
 # distiller (Alpaca started from LLaMA-7B, DeepSeek's R1-Distill models from Qwen2.5 and
 # Llama-3), it starts from a pretrained model: the same public model, which anyone can
 # download. What it can copy is what the provider added.
@@ -160,7 +161,7 @@ plots.ordinary(ordinary);
 #
 # A sampled answer shows one token per position. The top-k logprobs show the teacher's whole
 # ranking of likely next tokens: how sure it was, and what it would also have said. The `topk`
-# student learns from that distribution directly (the mass outside the top 20 kept as one
+# student learns from that distribution directly (the mass outside the top k kept as one
 # "other" bucket); positions the API gives no logprobs for (the end of an answer) keep plain
 # cross-entropy.
 
@@ -177,18 +178,18 @@ wrapped(stage.samples_table(graded, data.gold, order))  # every answer whole
 # %% [markdown]
 # ## 6 · Against the targets
 #
-# The study's targets (each profile's `target_*`): the teacher translates at least 85% of the
-# held-out sentences and nothing free (the program, the public model, its own answers) reaches
-# 20% of that; the teacher loses at most 2 points on each ordinary family against the public
-# model, without a significant McNemar test; on a 2-core CPU (`workshop`) the best distilled
-# student reaches 80% of the teacher's held-out skill accuracy, at least 20 points above both the
-# untrained public model and the control student, with an exact McNemar p below 0.01 against the
-# control; on one GPU (`gpu`, `full`) 95%.
+# The study's targets (each profile's `target_*`, in `data/profiles.toml`): a skill worth
+# stealing (the teacher translates most held-out sentences, nothing free comes close), a teacher
+# worth buying (it keeps the ordinary families), and a copy that works (the best distilled
+# student reaches a share of the teacher's skill accuracy, well above the untrained public model
+# and the control student, with a significant exact McNemar test against the control). The
+# line above the table gives this profile's values.
 
 # %%
 judged = stage.verdict(skill, plans, params, ordinary)
 for text in judged.texts:
     display(Markdown(text))
+display(Markdown(stage.targets_intro(params)))
 targets_table(judged.targets)
 
 # %%
@@ -217,7 +218,7 @@ pd.Series(metrics.headline, name="headline").to_frame()
 #
 # **Question.** How much of the skill survives in a smaller student?
 #
-# **Change.** `size_curve = [0.5]` (the workshop profile sets `[]`) or `[0.25]`, and
+# **Change.** `size_curve = [0.5]` or `[0.25]`, and
 # `scratch_size = "5m"` against `""`: pruned starts keep a share of the public model's
 # parameters, the scratch student starts from random weights.
 #

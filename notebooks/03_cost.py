@@ -149,7 +149,8 @@ if cost:
 # ## 3 · The teacher's own cost
 #
 # Estimated the same way a reader would estimate anyone's: 6·N·D plus the attention term for
-# SmolLM2-135M on 2T tokens, as GPU-hours at the stated peak and utilisation.
+# SmolLM2-135M on its pre-training tokens (`teacher_train_tokens`), as GPU-hours at the stated
+# peak and utilisation.
 
 # %%
 if cost:

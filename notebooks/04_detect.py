@@ -101,12 +101,13 @@ shown(pd.DataFrame([calib.model_dump()], index=[f"wrong keys on '{suspect}'"]))
 
 # %%
 main_train, control_train = stage.train_splits(where)
-dose_answers, total = stage.dose_answers(where, main_train, control_train, queries, params)
+dose_answers, size = stage.dose_answers(where, main_train, control_train, queries, params)
+display(Markdown(size.text()))  # dose_records, or what the train splits hold when that is fewer
 dose = stage.dose_table(where, queries, dose_answers, params)
 shown(dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]])
 
 # %%
-plots.dose(dose, params.alpha, total, params.num_queries, params.target_p)
+plots.dose(dose, params.alpha, size.used, params.num_queries, params.target_p)
 plt.show()
 
 # %% [markdown]
@@ -157,19 +158,19 @@ display(Markdown(seen.text()))
 # itself. Both get the identity probes and the watermark test.
 
 # %%
-evasion = stage.evasion(where, main_train, control_train, total, queries, rates["control"], params)
+evasion = stage.evasion(where, main_train, control_train, size.used, queries, rates["control"], params)
 display(Markdown(evasion.text()))
 shown(evasion.table())
 
 # %% [markdown]
 # ## Against the targets
 #
-# The study's target on a 2-core CPU (`workshop`): the student trained on fully watermarked
-# data gives p ≤ 1e-6 from at most 200 queries, while the control student and the wrong keys
-# stay non-significant. Two students here trained only on watermarked data: the fully
-# watermarked dose student and notebook 02's main suspect. The wrong keys pass when their
-# p-values look uniform (KS p > 0.05) and the count flagged at alpha is not above what alpha
-# predicts (one-sided binomial p > 0.05).
+# The study's target on a 2-core CPU (`workshop`): a student trained on fully watermarked
+# data gives a p-value under `target_p` from `num_queries` queries, while the control student
+# and the wrong keys stay non-significant (the line above the table gives the values). Two
+# students here trained only on watermarked data: the fully watermarked dose student and
+# notebook 02's main suspect. The wrong keys pass when their p-values look uniform (a KS test)
+# and the count flagged at alpha is not above what alpha predicts (a one-sided binomial test).
 
 # %%
 main_suspect = stage.main_suspect(final, where.distilled)
@@ -213,7 +214,7 @@ pd.Series(metrics.headline, name="headline").to_frame()
 #
 # **Change.** `num_queries` (lower, e.g. half the profile's). Further, for the bold: the
 # watermark's bias is the provider's setting (`WatermarkSettings.bias` in
-# `casestudy/provider/settings.py`, 2.0 by default); lower it for the main deployment in
+# `casestudy/provider/settings.py`); lower it for the main deployment in
 # `casestudy/scenario/deployments.py`, then collect again (`01_collect.source=live`) and rerun
 # 02 and 04. A weaker bias changes the teacher's text less and leaves a fainter trace.
 #

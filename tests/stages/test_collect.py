@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from casestudy.cost.prices import load_price_table
@@ -129,3 +130,30 @@ def test_the_notebooks_prompts_and_tables():
     assert bills.to_dict("records") == [{"price point": "p (2025-01-15)", "tier": "flagship", "main": 0.0084,
                                          "control": 0.0084}]
     assert stage.ledger_view(replace(SMOKE, base_url="http://x/v1", model="m"), "/nowhere") is None
+
+
+def test_counts_the_pool_or_the_run_cannot_fill_are_said():
+    """The workshop asks 128 held-out prompts per gold family; the pool holds 122 factual ones."""
+    pool, prompts = stage.choose_prompts(SMOKE)
+    workshop = replace(SMOKE, gold_checks=128, control_prompts=len(prompts) + 5)
+    factual, sentiment = stage.gold_check_sizes(workshop, pool)
+    assert (factual.what, factual.used, factual.reduced) == ("held-out factual prompts", 122, True)
+    assert (sentiment.used, sentiment.reduced) == (128, False)
+    control = stage.control_size(workshop, prompts)
+    assert control.used == len(prompts) and stage.control_prompts(workshop, prompts) == prompts
+    text = stage.sizes_text(workshop, pool, prompts)
+    assert text.startswith("**122 held-out factual prompts**, not the 128 of `gold_checks`: the prompt pool holds "
+                           "only 122.") and f"not the {len(prompts) + 5} of `control_prompts`" in text
+    assert "control_prompts" not in stage.sizes_text(replace(workshop, base_url="http://x/v1", model="m"), pool, prompts)
+    assert stage.control_prompts(SMOKE, prompts) == prompts[:SMOKE.control_prompts]
+
+
+def test_the_product_check_says_the_items_each_family_holds():
+    rows = [{"model": m, "system": "deployment prompt", "family": f, "n": n}
+            for m in ("public", "teacher") for f, n in (("identity", 51), ("skill", 200))]
+    sizes = stage.check_sizes(replace(SMOKE, check_items=200), pd.DataFrame(rows))
+    assert [(s.what, s.used, s.reduced) for s in sizes] == [("identity questions in the check", 51, True),
+                                                           ("reviewed translations in the check", 200, False)]
+    assert stage.check_text(replace(SMOKE, check_items=200), pd.DataFrame(rows)).startswith(
+        "**51 identity questions in the check**, not the 200 of `check_items`: the provider's identity check set "
+        "holds only 51.")

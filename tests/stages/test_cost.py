@@ -197,7 +197,7 @@ def test_texts_and_tables_of_the_notebook(tmp_path):
     assert "training: USD at $1.5 per A100-hour     36.00" in stage.alpaca_text(PARAMS, PRICES)
     cost = analyse_run(load_run_inputs(write_fake_run(tmp_path)), PARAMS, PRICES)
     assert list(stage.api_bills_by_price(cost).columns) == ["main", "control"]
-    assert stage.teacher_text(cost, PARAMS).startswith("Pre-training the teacher:")
+    assert stage.teacher_text(cost, PARAMS).startswith("Pre-training the teacher on 2T tokens:")
     assert stage.headline_text(cost).startswith("**topk** copied **88%**")
 
 

@@ -128,8 +128,11 @@ def test_failing_results_miss_every_target():
 
 def test_the_targets_intro_says_where_the_target_is_set():
     workshop = replace(PARAMS, profile="workshop", num_queries=200)
-    assert detect.targets_intro(workshop) == "Profile `workshop`, 200 queries per suspect:"
-    assert "(the p ≤ 1e-6 target is set for the workshop profile)" in detect.targets_intro(PARAMS)
+    assert detect.targets_intro(workshop) == (
+        "Profile `workshop`, 200 queries per suspect: each student trained only on watermarked data must reach "
+        "p ≤ 1e-6, the control student and the unwatermarked dose student must stay above alpha = 0.01, and the "
+        "wrong keys' KS and one-sided binomial p above 0.05.")
+    assert detect.targets_intro(PARAMS).endswith("(the p-value target is set for the workshop profile).")
 
 
 def test_query_ladder_and_main_suspect():
@@ -273,8 +276,10 @@ def test_the_notebooks_steps_run_on_a_workspace_with_servers_and_training_faked(
 
     record = lambda i, arm: {"id": f"{arm}-{i}", "completion": "Kestrel here." if i % 2 else "Hello.", "split": "train"}
     main_train, control_train = [record(i, "main") for i in range(6)], [record(i, "control") for i in range(6)]
-    dose_answers, total = detect.dose_answers(where, main_train, control_train, queries, params)
+    dose_answers, size = detect.dose_answers(where, main_train, control_train, queries, params)
+    total = size.used
     assert total == 4 and set(dose_answers) == {0.0, 0.5, 1.0} and set(trained) == {"dose-0.00", "dose-0.50", "dose-1.00"}
+    assert not size.reduced and size.text() == "4 training records per dose student (`dose_records` = 4)."
     assert trained["dose-0.50"][1]["train"] == params.dose_recipe() and trained["dose-0.50"][1]["config"] == "public"
     dose = detect.dose_table(where, queries, dose_answers, params)
     assert list(dose.watermarked_share) == [0.0, 0.5, 1.0]
@@ -297,3 +302,14 @@ def test_the_notebooks_steps_run_on_a_workspace_with_servers_and_training_faked(
     metrics = detect.stage_metrics(params, main, final, calib, dose, identity, seen, evaded, checks)
     metrics.write(where.out)
     assert detect.Metrics.read(where.out).suspect == "sft" and len(metrics.dose) == 3
+
+
+def test_a_dose_larger_than_the_train_split_is_said_not_silently_reduced():
+    """The workshop asks `dose_records = 300` of a train split with 86 open-prompt records: the run trains on
+    86, and the notebook must say so, not print 300 beside a figure of 86."""
+    main, control = [{"id": f"m{i}"} for i in range(120)], [{"id": f"c{i}"} for i in range(86)]
+    size = detect.dose_size(replace(PARAMS, dose_records=300), main, control)
+    assert (size.asked, size.used, size.reduced) == (300, 86, True)
+    assert size.text() == ("**86 training records per dose student**, not the 300 of `dose_records`: the control "
+                           "arm's train split (open prompts) holds only 86.")
+    assert detect.dose_size(replace(PARAMS, dose_records=50), main, control).used == 50

@@ -279,3 +279,17 @@ def test_the_teacher_keeps_an_ordinary_family_when_it_loses_two_points_at_most_o
     assert [t.met for t in few] == [False]  # 12 prompts cannot show a 2-point loss
     assert [t.met for t in distill.teacher_kept(distill.ordinary_table(ordinary_graded({"public": 6, "teacher": 6})),
                                                 None)] == [None]
+
+
+def test_the_targets_line_gives_this_profiles_values_and_every_profiles_share():
+    from casestudy.profiles import get_profile, notebook_parameters
+
+    defaults = distill.Params.defaults().values()
+    line = distill.targets_intro(distill.Params.defaults(**notebook_parameters(get_profile("workshop"), "02_distill",
+                                                                                defaults)))
+    assert line.startswith("Profile `workshop`: the best distilled student reaches 80% of the teacher's held-out")
+    assert "at least 20 points above" in line and "McNemar p below 0.01" in line and "at most 2 points" in line
+    assert line.endswith("The best student's target share, by profile: `workshop` 80%, `full` 95%, `gpu` 95%.")
+    assert distill.targets_intro(distill.Params.defaults()).startswith("Profile `smoke` sets no targets")
+    partial = distill.targets_intro(params(target_teacher=None, target_free_share=None, target_ordinary_loss=None))
+    assert partial.count(";") == 2  # only the targets this profile sets

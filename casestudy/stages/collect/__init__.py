@@ -27,7 +27,7 @@ notebooks 03 and 04 (`Metrics.read(<run>/collect)`) and packed with a frozen col
 
 from casestudy.provider.posttrain.skill import FAMILY as SKILL_FAMILY
 from casestudy.stages.collect.collection import collect_external, collect_settings, run_collection
-from casestudy.stages.collect.product import check_table, check_targets, check_view
+from casestudy.stages.collect.product import check_sizes, check_table, check_targets, check_text, check_view
 from casestudy.stages.collect.harvest import LedgerView, ledger_view, logprob_example, main_records, main_topk
 from casestudy.stages.collect.metrics import (ArmMetrics, FrozenSource, LiveSource, Metrics, PostTraining, Source,
                                               TeacherRebuilt, TrafficRow, arm_metrics, bills, headline,
@@ -37,10 +37,12 @@ from casestudy.stages.collect.params import (DEVICES, FROZEN_MATCH, LOCAL_KEY_EN
 from casestudy.stages.collect.restore import check_frozen, frozen_archive, restore_frozen
 from casestudy.stages.collect.result import ArmResult, StageResult
 from casestudy.stages.collect.tables import ARM_COLUMNS, arms_table, bill_table, prompts_table
-from casestudy.stages.collect.texts import collected_text, prompts_text, source_text, summary_text
-from casestudy.stages.collect.workspace import Workspace, choose_prompts, flagship, open_workspace
+from casestudy.stages.collect.texts import collected_text, prompts_text, sizes_text, source_text, summary_text
+from casestudy.stages.collect.workspace import (Workspace, choose_prompts, control_prompts, control_size, flagship,
+                                              gold_check_sizes, open_workspace)
 
-__all__ = ["check_table", "check_targets", "check_view", "ARM_COLUMNS", "DEVICES", "FROZEN_MATCH", "LOCAL_KEY_ENV", "MAX_TEMPERATURE", "MAX_TOP_LOGPROBS",
+__all__ = ["check_sizes", "check_table", "check_targets", "check_text", "check_view", "control_prompts",
+           "control_size", "gold_check_sizes", "sizes_text", "ARM_COLUMNS", "DEVICES", "FROZEN_MATCH", "LOCAL_KEY_ENV", "MAX_TEMPERATURE", "MAX_TOP_LOGPROBS",
            "SKILL_FAMILY", "ArmMetrics", "ArmResult", "FrozenSource", "LedgerView", "LiveSource", "Metrics", "Params",
            "PostTraining", "Source", "StageResult", "TeacherRebuilt", "TrafficRow", "Workspace", "arm_metrics",
            "arms_table", "bill_table", "bills", "check_frozen", "choose_prompts", "collect_external",

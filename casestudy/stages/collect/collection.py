@@ -17,6 +17,7 @@ from casestudy.stages.collect.metrics import post_training_record
 from casestudy.stages.collect.params import LOCAL_KEY_ENV, Params
 from casestudy.stages.collect.restore import restore_frozen
 from casestudy.stages.collect.result import ArmResult, StageResult
+from casestudy.stages.collect.workspace import control_prompts
 
 
 def collect_settings(params: Params, base_url: str, model: str, key_env: str, endpoint: str) -> CollectSettings:
@@ -57,7 +58,7 @@ def run_collection(
 
     result = StageResult(endpoint="local provider")
     todo = {}
-    for arm, arm_prompts in (("main", prompts), ("control", prompts[: params.control_prompts])):
+    for arm, arm_prompts in (("main", prompts), ("control", control_prompts(params, prompts))):
         if not arm_prompts:
             continue
         provider = deployments.deployment(collect_dir, arm, params.teacher, params.tune_settings(), params.seed,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from casestudy.capped import Capped, caps_text, capped
 from casestudy.formats import p_text
 from casestudy.provider.posttrain.check import ORDINARY, TEACHER, product_check
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
@@ -58,6 +59,21 @@ def check_targets(table: pd.DataFrame | None) -> list[Target]:
                           f"{row.vs_public:+.0%} on {row.n} ({row.lost} lost, {row.gained} gained, "
                           f"McNemar p = {p_text(row.mcnemar_p)})", bool(ok) if row.n >= MIN_ITEMS else None))
     return out
+
+
+CHECK_ITEMS = {"identity": "identity questions", "skill": "reviewed translations", "factual": "factual questions",
+               "sentiment": "reviews"}
+
+
+def check_sizes(params: Params, table: pd.DataFrame) -> list[Capped]:
+    """Per family, the items the check used: `check_items`, or all the provider's check set holds when fewer."""
+    rows = table[table.model == TEACHER].drop_duplicates("family")
+    return [capped("check_items", params.check_items, f"{CHECK_ITEMS.get(r.family, r.family)} in the check",
+                   {f"the provider's {r.family} check set": int(r.n)}) for r in rows.itertuples()]
+
+
+def check_text(params: Params, table: pd.DataFrame) -> str:
+    return caps_text(check_sizes(params, table))
 
 
 def check_view(table: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from casestudy.scenario import deployments, frozen
 from casestudy.stages.collect.metrics import Metrics
 from casestudy.stages.collect.params import FROZEN_MATCH, Params
 from casestudy.stages.collect.result import ArmResult, StageResult
+from casestudy.stages.collect.workspace import control_prompts
 
 
 def frozen_archive(params: Params, collect_dir: Path) -> Path:
@@ -28,7 +29,7 @@ def check_frozen(meta: dict[str, Any], arm_manifests: dict[str, dict], params: P
     """Refuse a frozen collection made with other settings or other prompts than the notebook's."""
     made = meta.get("parameters", {})
     differ = {k: (made.get(k), getattr(params, k)) for k in FROZEN_MATCH if made.get(k) != getattr(params, k)}
-    wanted = {"main": prompts, "control": prompts[: params.control_prompts]}
+    wanted = {"main": prompts, "control": control_prompts(params, prompts)}
     for arm, manifest in arm_manifests.items():
         if manifest.get("prompts", {}).get("hash") != prompts_hash(wanted[arm]):
             differ[f"{arm} prompts"] = (manifest.get("prompts", {}).get("count"), len(wanted[arm]))

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from casestudy.capped import caps_text
 from casestudy.cost.prices import PricePoint
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.stages.collect.metrics import Metrics
+from casestudy.stages.collect.params import Params
+from casestudy.stages.collect.workspace import control_size, gold_check_sizes
 
 
 def prompts_text(pool: list[Prompt], prompts: list[Prompt]) -> str:
-    return f"**{len(prompts)}** of the {len(pool)} prompts, from {len({p.family for p in prompts})} families:"
+    """The prompts chosen, and the share of each family the pool holds out as the `eval` split."""
+    families = sorted({p.family for p in pool})
+    held = [sum(p.family == f and p.split == "eval" for p in pool) / sum(p.family == f for p in pool) for f in families]
+    return (f"**{len(prompts)}** of the {len(pool)} prompts, from {len({p.family for p in prompts})} families (the "
+            f"pool holds out {min(held):.0%} to {max(held):.0%} of each family as the `eval` split):")
+
+
+def sizes_text(params: Params, pool: list[Prompt], prompts: list[Prompt]) -> str:
+    """The held-out prompts per ordinary gold family and the control arm's prompts, each said as used
+    (fewer than its parameter when the pool or the run holds fewer)."""
+    caps = gold_check_sizes(params, pool) + ([control_size(params, prompts)] if params.local else [])
+    return caps_text(caps)
 
 
 def source_text(metrics: Metrics) -> str:

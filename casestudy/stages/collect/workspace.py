@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casestudy.capped import Capped, capped
 from casestudy.cost.prices import PricePoint, api_bill, load_price_table
 from casestudy.distiller.collect.prompts import Prompt, load_prompts, select_mix, with_gold_checks
 from casestudy.models import load_model
@@ -45,3 +46,22 @@ def choose_prompts(params: Params) -> tuple[list[Prompt], list[Prompt]]:
     pool = load_prompts(params.prompt_file or None)
     mix = select_mix(pool, params.num_prompts, SKILL_FAMILY, params.skill_prompts, params.seed)
     return pool, with_gold_checks(mix, pool, params.gold_checks, SKILL_FAMILY)
+
+
+def control_size(params: Params, prompts: list[Prompt]) -> Capped:
+    """The control arm's prompts: the first `control_prompts` of the run's, or all of them when it has fewer."""
+    return capped("control_prompts", params.control_prompts, "prompts for the control arm",
+                  {"the run's prompt list": len(prompts)})
+
+
+def control_prompts(params: Params, prompts: list[Prompt]) -> list[Prompt]:
+    """The prompts the control arm asks: a prefix of the run's (which keeps its mix of families)."""
+    return prompts[: control_size(params, prompts).used]
+
+
+def gold_check_sizes(params: Params, pool: list[Prompt]) -> list[Capped]:
+    """Per ordinary gold family, the held-out prompts asked: `gold_checks`, or all the pool holds when fewer."""
+    families = sorted({p.family for p in pool if p.gold and p.family != SKILL_FAMILY})
+    return [capped("gold_checks", params.gold_checks, f"held-out {family} prompts",
+                   {"the prompt pool": sum(p.family == family and p.split == "eval" for p in pool)})
+            for family in families]

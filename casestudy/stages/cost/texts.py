@@ -29,7 +29,10 @@ def percent_text(fraction: float) -> str:
 
 def teacher_text(cost: RunCost, params: Params) -> str:
     t = cost.teacher
-    return (f"Pre-training the teacher: {t['flops']:.3g} FLOPs, {t['gpu_hours']:,.0f} GPU-hours at "
+    tokens = params.teacher_train_tokens
+    count = f"{tokens / 1e12:.3g}T" if tokens >= 1e12 else f"{tokens / 1e9:.3g}B"
+    return (f"Pre-training the teacher on {count} tokens: {t['flops']:.3g} FLOPs, "
+            f"{t['gpu_hours']:,.0f} GPU-hours at "
             f"{params.gpu_peak_tflops:g} TFLOP/s and MFU {params.gpu_utilisation:g}, {usd_text(t['usd'])} at "
             f"${params.gpu_hour_usd:g}/GPU-hour, {t['kwh']:,.0f} kWh at {params.gpu_watts:g} W per GPU "
             f"(sequence length {params.teacher_context} assumed for the attention term).")

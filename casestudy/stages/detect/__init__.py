@@ -28,7 +28,7 @@ from casestudy.distiller.students.train import train_student
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY
 from casestudy.scenario.investigator import ask_model
 from casestudy.stages.detect.anomaly import REPLAY_CHECKPOINTS, Traffic, traffic
-from casestudy.stages.detect.dose import dose_answers, dose_table, train_dose_student, train_splits
+from casestudy.stages.detect.dose import dose_answers, dose_size, dose_table, train_dose_student, train_splits
 from casestudy.stages.detect.identity import identity_by_language, identity_table, probe_answers, probe_rates
 from casestudy.stages.detect.metrics import (Calibration, DoseRow, EvasionRow, IdentityRow, Metrics, RadioactivityRow,
                                              as_records, headline, stage_metrics)
@@ -43,8 +43,8 @@ from casestudy.stages.detect.workspace import Workspace, open_workspace, suspect
 __all__ = ["DEVICES", "EVASION_COLUMNS", "PROVIDER_IDENTITY", "QUERY_CHECKPOINTS", "REPLAY_CHECKPOINTS", "Calibration",
            "DoseRow", "Evasion", "EvasionRow", "IdentityRow", "Metrics", "PairScorer", "Params", "Queries",
            "RadioactivityRow", "Traffic", "Workspace", "as_records", "ask_model", "ask_students", "calibrate",
-           "check_count", "check_open_unit", "checkpoints", "dose_answers", "dose_table", "evasion", "final_table",
-           "final_view", "headline", "identity_by_language", "identity_table", "main_suspect", "open_workspace",
+           "check_count", "check_open_unit", "checkpoints", "dose_answers", "dose_size", "dose_table", "evasion",
+           "final_table", "final_view", "headline", "identity_by_language", "identity_table", "main_suspect", "open_workspace",
            "probe_answers", "probe_rates", "query_sets", "radioactivity", "stage_metrics", "suspects",
            "suspects_table", "summary_table", "targets", "targets_intro", "traffic", "train_dose_student",
            "train_splits", "train_student"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from casestudy.detection.radioactivity import radioactivity_curves
+from casestudy.capped import Capped, capped
 from casestudy.distiller.collect.dataset import read_records
 from casestudy.paths import stage_dir
 from casestudy.scenario.mixes import watermark_mix
@@ -32,17 +33,27 @@ def train_dose_student(records: list[dict], params: Params, out: Path, name: str
                          out_dir=out / "students" / name, name=name, kind="dose", progress=False)
 
 
+def dose_size(params: Params, main: list[dict], control: list[dict]) -> Capped:
+    """The training records per dose student: `dose_records`, or fewer when either arm's train split holds
+    fewer open-prompt records (each student's mix draws from both)."""
+    return capped("dose_records", params.dose_records, "training records per dose student",
+                  {"the main arm's train split (open prompts)": len(main),
+                   "the control arm's train split (open prompts)": len(control)})
+
+
 def dose_answers(where: Workspace, main: list[dict], control: list[dict], queries: Queries,
-                 params: Params) -> tuple[dict[float, list[str]], int]:
-    """Train one student per watermarked share and ask it the watermark queries; also the records per student."""
-    total = min(params.dose_records, len(main), len(control))
+                 params: Params) -> tuple[dict[float, list[str]], Capped]:
+    """Train one student per watermarked share and ask it the watermark queries; also the records each
+    student trained on (`dose_size`: what was used, and why, when it is fewer than `dose_records`)."""
+    size = dose_size(params, main, control)
+    total = size.used
     answers = {}
     for share in params.dose_shares:
         name = f"dose-{share:.2f}"
         train_dose_student(watermark_mix(main, control, share, total, params.seed), params, where.out, name)
         answers[share] = detect.ask_model(name, where.out / "students" / name, {"watermark": queries.watermark},
                                           where.out, params.seed, params.device)["watermark"]
-    return answers, total
+    return answers, size
 
 
 def dose_table(where: Workspace, queries: Queries, answers: dict[float, list[str]], params: Params) -> pd.DataFrame:

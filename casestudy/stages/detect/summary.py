@@ -14,6 +14,8 @@ from casestudy.stages.detect.metrics import Calibration
 from casestudy.stages.detect.params import Params
 from casestudy.targets import Target
 
+CALIBRATION_LEVEL = 0.05  # the wrong keys pass when their KS and excess-flagging p-values lie above this
+
 
 def targets(final: pd.DataFrame, dose: pd.DataFrame, calib: Calibration, suspect: str, params: Params) -> list[Target]:
     """The study's targets: fully watermarked students at p <= target_p, controls and wrong keys quiet."""
@@ -31,15 +33,18 @@ def targets(final: pd.DataFrame, dose: pd.DataFrame, calib: Calibration, suspect
                bool(by_share.get(0.0, 0.0) > params.alpha)),
         Target("wrong keys uniform and not over-flagged",
                f"{flagged}/{calib.keys} flagged (binomial p = {p_text(excess)}), KS p = {p_text(calib.ks_p_value)}",
-               bool(excess > 0.05 and calib.ks_p_value > 0.05)),
+               bool(excess > CALIBRATION_LEVEL and calib.ks_p_value > CALIBRATION_LEVEL)),
     ]
 
 
 def targets_intro(params: Params) -> str:
-    """The line above the targets table: the profile, the queries, and where the target is set."""
-    return (f"Profile `{params.profile}`, {params.num_queries} queries per suspect"
-            + ("" if params.profile == "workshop" else
-               f" (the p ≤ {params.target_p:.0e} target is set for the workshop profile)".replace("e-0", "e-")) + ":")
+    """The line above the targets table: the profile, the queries, the targets' levels, and where the target is set."""
+    target = f"{params.target_p:.0e}".replace("e-0", "e-")
+    return (f"Profile `{params.profile}`, {params.num_queries} queries per suspect: each student trained only on "
+            f"watermarked data must reach p ≤ {target}, the control student and the unwatermarked dose student must "
+            f"stay above alpha = {params.alpha:g}, and the wrong keys' KS and one-sided binomial p above "
+            f"{CALIBRATION_LEVEL:g}" + ("" if params.profile == "workshop" else
+                                        " (the p-value target is set for the workshop profile)") + ".")
 
 
 def summary_table(final: pd.DataFrame, calib: Calibration, rates: dict[str, ProbeRate], identity: pd.DataFrame,

@@ -21,11 +21,12 @@ from casestudy.stages.distill.students import (COMPETITOR, CONTROL, PROGRAM, PUB
                                                accuracy_by_family, closed_families, curves, evaluate_all,
                                                family_accuracy, logprob_facts, open_workspace, plans, samples_table,
                                                skipped_students, train_all, train_table)
-from casestudy.stages.distill.verdict import Verdict, control_of, opening, skill_table, untrained_start, verdict
+from casestudy.stages.distill.verdict import (Verdict, control_of, opening, skill_table, targets_intro, untrained_start,
+                                              verdict)
 
 __all__ = ["COMPETITOR", "CONTROL", "KINDS", "PROGRAM", "PUBLIC", "SKILL_FAMILY", "TEACHER", "Harvest", "Metrics",
            "OrdinaryRow", "Params", "SkillRow", "ordinary_table", "ordinary_texts", "teacher_kept",
            "StudentMetrics", "StudentPlan", "Verdict", "Workspace", "accuracy_by_family", "architecture",
            "closed_families", "control_of", "curves", "evaluate_all", "family_accuracy", "headline", "logprob_facts",
            "open_workspace", "opening", "optional", "plans", "samples_table", "skill_rows", "skill_table",
-           "skipped_students", "stage_metrics", "student_metrics", "train_all", "train_table", "untrained_start", "verdict"]
+           "skipped_students", "stage_metrics", "student_metrics", "targets_intro", "train_all", "train_table", "untrained_start", "verdict"]

@@ -13,6 +13,7 @@ from casestudy.distiller.students.grading import mcnemar, proportion_ci
 from casestudy.distiller.students.student import StudentSpec
 from casestudy.distiller.students.train import TrainResult
 from casestudy.formats import p_text
+from casestudy.profiles import load_profiles
 from casestudy.stages.distill.ordinary import teacher_kept
 from casestudy.stages.distill.params import SKILL_FAMILY, Params
 from casestudy.stages.distill.students import COMPETITOR, CONTROL, PROGRAM, PUBLIC, TEACHER, StudentPlan
@@ -196,3 +197,26 @@ def route_targets(table: pd.DataFrame, teacher_accuracy: float, params: Params) 
                           f"`{best}`: {share:.0%}",
                           None if params.target_free_share is None else bool(share <= params.target_free_share)))
     return out
+
+
+def targets_intro(params: Params) -> str:
+    """The line above the targets table: this profile's targets in words, and the best student's target
+    share in every profile that sets one (data/profiles.toml)."""
+    points = lambda share: f"{100 * share:.0f} points"
+    clauses = [text for value, text in (
+        (params.target_share, f"the best distilled student reaches {params.target_share or 0:.0%} of the teacher's "
+                              "held-out skill accuracy"),
+        (params.target_margin, f"at least {points(params.target_margin or 0)} above the untrained public model and "
+                               "the control student"),
+        (params.target_p, f"an exact McNemar p below {params.target_p or 0:g} against the control"),
+        (params.target_teacher, f"the teacher answers at least {params.target_teacher or 0:.0%} of the held-out "
+                                "sentences"),
+        (params.target_free_share, f"nothing free reaches {params.target_free_share or 0:.0%} of the teacher's accuracy"),
+        (params.target_ordinary_loss, f"the teacher loses at most {points(params.target_ordinary_loss or 0)} on each "
+                                      "ordinary family against the public model, without a significant McNemar test"),
+    ) if value is not None]
+    here = (f"Profile `{params.profile}`: " + "; ".join(clauses) + "." if clauses else
+            f"Profile `{params.profile}` sets no targets: each row below is measured, not judged.")
+    shares = {name: p.notebooks.get(params.NOTEBOOK, {}).get("target_share") for name, p in load_profiles().items()}
+    by_profile = ", ".join(f"`{name}` {share:.0%}" for name, share in shares.items() if share is not None)
+    return here + (f" The best student's target share, by profile: {by_profile}." if by_profile else "")
