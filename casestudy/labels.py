@@ -22,3 +22,25 @@ def shared_labels(points: Iterable[tuple[float, float, str]], close_x: float, cl
         else:
             group.append(point)
     return [(g[0][0], max(p[1] for p in g), ", ".join(p[2] for p in sorted(g, key=lambda p: p[3]))) for g in groups]
+
+
+def unclutter(fig, notes: list, step: float = 11.0, tries: int = 12) -> None:
+    """Move each annotation (placed with offset points) up by `step` points until its box overlaps none
+    placed before it; call it once the figure is laid out."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for note in notes:
+        for _ in range(tries):
+            box = note.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            x, y = note.xyann
+            note.xyann = (x, y + step)
+        placed.append(note.get_window_extent(renderer))
+
+
+def overlapping(fig, notes: list) -> list[tuple[str, str]]:
+    """The pairs of annotations whose boxes overlap (the tests' check that no label prints over another)."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [(n.get_text(), n.get_window_extent(renderer)) for n in notes]
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:] if box.overlaps(other)]

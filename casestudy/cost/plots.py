@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from casestudy import palette
-from casestudy.labels import shared_labels
+from casestudy.labels import shared_labels, unclutter
 
 SIDE_MARKERS = {"provider": ("s", "created it: the provider's translations + post-training"),
                 "distiller": ("o", "copied it: a student's API bill + training"),
@@ -26,11 +26,12 @@ def copied_vs_cost(spent: pd.DataFrame, pretraining_usd: float = 0.0):
         ax.scatter(rows.share, rows.usd, marker=marker, s=80, c=[palette.color(m) for m in rows.model],
                    edgecolors="black", linewidths=0.5, zorder=3)
     names = spent.side.where(spent.side != "distiller", spent.model)
+    notes = []
     for share, usd, text in shared_labels(zip(spent.share, spent.usd, names), 0.05, 0.15, log_y=True):
         above, left = text == "provider", share > 0.85  # the provider's square sits at 100%, above the students
-        ax.annotate(f"{text}: {_usd(usd)}", (share, usd), textcoords="offset points",
-                    xytext=(0, 9) if above else (-8 if left else 8, 0), va="bottom" if above else "center",
-                    ha="center" if above else "right" if left else "left", fontsize=8)
+        notes.append(ax.annotate(f"{text}: {_usd(usd)}", (share, usd), textcoords="offset points",
+                                 xytext=(0, 9) if above else (-8 if left else 8, 0), va="bottom" if above else "center",
+                                 ha="center" if above else "right" if left else "left", fontsize=8))
     if pretraining_usd:
         ax.axhline(pretraining_usd, color="grey", ls="--", lw=1)
         ax.annotate(f"the public model's pre-training, estimated: {_usd(pretraining_usd)} (paid by none of them)",
@@ -44,8 +45,9 @@ def copied_vs_cost(spent: pd.DataFrame, pretraining_usd: float = 0.0):
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     handles = [plt.Line2D([], [], marker=m, ls="", color="lightgrey", markeredgecolor="black", label=text)
                for m, text in SIDE_MARKERS.values()]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
+    unclutter(fig, notes)
     return fig
 
 
@@ -93,12 +95,12 @@ def _size_label(params: float) -> str:
 def routes(table: pd.DataFrame):
     """Three routes to the same skill: what each one's data and compute cost (log x, side by side: a stacked
     bar would hide the smaller part on a log scale), the total, and the skill it reached."""
-    fig, (cost_ax, skill_ax) = plt.subplots(1, 2, figsize=(11, 3.0), gridspec_kw={"width_ratios": [3, 1.2]},
+    fig, (cost_ax, skill_ax) = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [3, 1.2]},
                                             sharey=True)
     y = np.arange(len(table))
     parts = {"data (translations: modelled; API: its bill)": "data USD", "compute (measured)": "compute USD (measured)"}
-    for offset, (label, column) in zip((-0.2, 0.2), parts.items()):
-        cost_ax.barh(y + offset, table[column], height=0.38, label=label)
+    for offset, shade, (label, column) in zip((-0.2, 0.2), ("dimgrey", "silver"), parts.items()):  # grey: not a model
+        cost_ax.barh(y + offset, table[column], height=0.38, label=label, color=shade)
     for i, total in enumerate(table["total USD"]):
         cost_ax.annotate(f"total ${total:,.2f}" if total >= 1 else f"total ${total:.2g}", (table["data USD"].iloc[i], i - 0.2),
                          xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
@@ -106,7 +108,7 @@ def routes(table: pd.DataFrame):
     values = values[values > 0]
     cost_ax.set(xscale="log", yticks=y, yticklabels=table.index, xlabel="USD (log scale)",
                 title="what each route to the skill cost", xlim=(values.min() / 5, values.max() * 30))
-    cost_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
+    cost_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     models = table["model"] if "model" in table else ["teacher", "sft", "competitor"][:len(table)]
     skill_ax.barh(y, table["skill accuracy"], color=[palette.color(m) for m in models])
     for i, accuracy in enumerate(table["skill accuracy"]):

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from casestudy import palette
-from casestudy.labels import shared_labels
+from casestudy.labels import shared_labels, unclutter
 
 
 def training_curves(curves: pd.DataFrame):
@@ -80,10 +80,11 @@ def skill(table: pd.DataFrame):
                             c=[palette.color(m) for m in points.model], edgecolors="black", linewidths=0.4)
             handles.append(plt.Line2D([], [], marker=marker, ls="", color="lightgrey", markeredgecolor="black",
                                       label=label))
+    notes = []
     for x, y_, text in point_labels(sized, close_x=0.25):
         low = y_ < 0.5  # a label above a low point, below a high one: into the empty middle
-        axes[1].annotate(textwrap.fill(text, 30), (x, y_), fontsize=7, xytext=(4, 5 if low else -6),
-                         textcoords="offset points", va="bottom" if low else "top")
+        notes.append(axes[1].annotate(textwrap.fill(text, 30), (x, y_), fontsize=7, xytext=(4, 5 if low else -6),
+                                      textcoords="offset points", va="bottom" if low else "top"))
     if "teacher" in data.index:
         handles.append(axes[1].axhline(data.loc["teacher", "accuracy"], color=palette.color("teacher"), ls="--", lw=1,
                                        label=f"teacher ({data.loc['teacher', 'accuracy']:.0%})"))
@@ -95,6 +96,7 @@ def skill(table: pd.DataFrame):
     if handles:
         axes[1].legend(handles=handles, fontsize=7, loc="center left")  # the middle-left stays empty: small and bad
     fig.tight_layout()
+    unclutter(fig, notes)
     return fig
 
 

@@ -211,7 +211,8 @@ def targets_intro(params: Params) -> str:
         (params.target_p, f"an exact McNemar p below {params.target_p or 0:g} against the control"),
         (params.target_teacher, f"the teacher answers at least {params.target_teacher or 0:.0%} of the held-out "
                                 "sentences"),
-        (params.target_free_share, f"nothing free reaches {params.target_free_share or 0:.0%} of the teacher's accuracy"),
+        (params.target_free_share, f"nothing free reaches {params.target_free_share or 0:.0%} of the teacher's "
+                                   "accuracy"),
         (params.target_ordinary_loss, f"the teacher loses at most {points(params.target_ordinary_loss or 0)} on each "
                                       "ordinary family against the public model, without a significant McNemar test"),
     ) if value is not None]
