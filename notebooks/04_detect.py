@@ -101,13 +101,13 @@ shown(pd.DataFrame([calib.model_dump()], index=[f"wrong keys on '{suspect}'"]))
 
 # %%
 main_train, control_train = stage.train_splits(where)
-dose_answers, size = stage.dose_answers(where, main_train, control_train, queries, params)
-display(Markdown(size.text()))  # dose_records, or what the train splits hold when that is fewer
+dose_answers, dose_size = stage.dose_answers(where, main_train, control_train, queries, params)
+display(Markdown(dose_size.text()))  # dose_records, or what the train splits hold when that is fewer
 dose = stage.dose_table(where, queries, dose_answers, params)
 shown(dose[["watermarked_share", "scored", "green", "green_share", "p_value", "significant"]])
 
 # %%
-plots.dose(dose, params.alpha, size.used, params.num_queries, params.target_p)
+plots.dose(dose, params.alpha, dose_size.used, params.num_queries, params.target_p)
 plt.show()
 
 # %% [markdown]
@@ -158,7 +158,7 @@ display(Markdown(seen.text()))
 # itself. Both get the identity probes and the watermark test.
 
 # %%
-evasion = stage.evasion(where, main_train, control_train, size.used, queries, rates["control"], params)
+evasion = stage.evasion(where, main_train, control_train, dose_size.used, queries, rates["control"], params)
 display(Markdown(evasion.text()))
 shown(evasion.table())
 
