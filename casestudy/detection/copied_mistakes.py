@@ -14,7 +14,8 @@ A suspect's copy rate is compared with the honest competitor's on the same items
 Fisher exact test (`fisher_p`): the competitor has the skill by honest means and the teacher's
 base model, so it shares whatever mistakes the skill and the base model make by themselves.
 `split_half` checks that test's calibration when items cluster (within a probe, or across probes
-by the word mistranslated: `lexical_groups`). The probes come from a grammar the caller passes
+by the word mistranslated: `lexical_groups`); where they do, `by_cluster` makes one item of each
+cluster, and the same test runs on clusters. The probes come from a grammar the caller passes
 (`fresh_probes`): the staging's Veltan (benchmarks/copied_mistakes.py), or a toy one in tests.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -231,7 +233,8 @@ def split_half(c: Copies, splits: int = 2000, seed: int = 0, alpha: float = ALPH
     copied = np.asarray(c.copied, dtype=int)
     item_half = rng.random((splits, c.items)).argsort(axis=1) < c.items // 2
     item_p = _half_p(item_half @ copied, item_half.sum(axis=1), c.hits, c.items)
-    return SplitHalf(c.model, c.unit, splits, alpha, float(np.mean(cluster_p <= alpha)), float(np.mean(item_p <= alpha)))
+    return SplitHalf(c.model, c.unit, splits, alpha, float(np.mean(cluster_p <= alpha)),
+                     float(np.mean(item_p <= alpha)))
 
 
 def design_effect(c: Copies, draws: int = 2000, seed: int = 0, groups: Sequence | None = None) -> float:
@@ -247,15 +250,27 @@ def design_effect(c: Copies, draws: int = 2000, seed: int = 0, groups: Sequence 
 
 
 def lexical_groups(items: Sequence[Mistake], unit: str) -> list[str]:
-    """Per item of `unit`, the key's words the teacher got wrong: a cluster of mistakes that may
-    repeat across probes (the same word mistranslated), for `split_half` and `design_effect`."""
+    """Per item of `unit`, the key's words the teacher got wrong (or, for an answer that has them
+    all, "+" and the words it adds): a cluster of mistakes that may repeat across probes (the same
+    word mistranslated), for `split_half`, `design_effect` and `by_cluster`."""
     out = []
     for m in items:
         if m.unit != unit:
             continue
-        wrong = set(m.wrong.split())
-        out.append(m.right if unit == "word" else " ".join(sorted(w for w in m.right.split() if w not in wrong)) or "-")
+        if unit == "word":
+            out.append(m.right)
+            continue
+        right, wrong = Counter(m.right.split()), Counter(m.wrong.split())
+        missing, extra = right - wrong, wrong - right
+        out.append(" ".join(sorted(missing.elements())) or "+" + " ".join(sorted(extra.elements())))
     return out
+
+
+def by_cluster(c: Copies, groups: Sequence) -> Copies:
+    """One item per cluster (`groups`, one label per item), copied when any of its items is: the
+    unit for a test where mistakes repeat across probes, clusters taken as independent."""
+    hits, _ = _clusters(c, groups)
+    return Copies(c.model, f"{c.unit}-cluster", tuple(range(len(hits))), tuple(bool(h) for h in hits))
 
 
 @dataclass(frozen=True)

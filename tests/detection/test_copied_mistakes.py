@@ -168,3 +168,11 @@ def test_lexical_groups_name_the_key_words_the_teacher_got_wrong():
                         ["In Veltan: toku mesu vena.", "In Veltan: kiro vena."])
     assert cm.lexical_groups(items, "word") == ["kiro", "mesun"]
     assert cm.lexical_groups(items, "answer") == ["kiro mesun", "mesun"]
+    doubled = cm.mistakes([probe("kiro mesun vena")], ["In Veltan: kiro mesun mesun vena."])
+    assert cm.lexical_groups(doubled, "answer") == ["+mesun"]     # nothing missing: the word it adds
+
+
+def test_by_cluster_makes_one_item_of_each_cluster():
+    c = cm.Copies("m", "word", (0, 1, 2, 3, 4), (True, True, False, False, True))
+    clustered = cm.by_cluster(c, ["suta", "suta", "suta", "kiro", "pemo"])
+    assert (clustered.unit, clustered.items, clustered.copied) == ("word-cluster", 3, (True, False, True))
