@@ -25,6 +25,8 @@ device = "auto"
 num_queries = 16              # prompts sent to each suspect for the watermark test
 query_max_tokens = 64         # tokens per suspect answer
 query_temperature = 1.0       # suspects sample, as a customer would see them
+suspect_precision = "fp32"    # how the simulated suspects are served: "fp32" answers the same on a rerun;
+                              # "auto" (bf16 where native) is ~2x faster but its answers change with the batch
 num_wrong_keys = 100          # keys that are not the provider's, for the calibration
 alpha = 0.01                  # significance level of every test
 dose_shares = [0.0, 0.5, 1.0] # watermarked share of the training data of each dose student

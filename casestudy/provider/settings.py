@@ -24,8 +24,8 @@ class WatermarkSettings:
     bias: float = 2.0                               # added to green logits before sampling
     seeding_scheme: str = "lefthash"                # "lefthash" (fast) or "selfhash"
     context_width: int = 1                          # tokens the green list is seeded from
-    mark_greedy: bool = False                       # bias greedy (temperature 0) rows too: at bias 2 that flips
-                                                    # argmaxes and cost the teacher 12 points on factual questions
+    mark_greedy: bool = True                        # bias greedy (temperature 0) rows too; False serves them
+                                                    # unmarked (measured: no gain in accuracy, see docs/provider.md)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.greenlist_ratio < 1.0:

@@ -20,7 +20,8 @@ from casestudy.provider.watermark import watermarking_config
 from tests.provider.conftest import tiny_settings
 
 KEY = WatermarkSettings(key=3, bias=4.0)
-MARK_ALL = WatermarkSettings(key=3, bias=4.0, mark_greedy=True)   # greedy rows too
+MARK_ALL = WatermarkSettings(key=3, bias=4.0, mark_greedy=True)   # greedy rows too (the default)
+SAMPLED_ONLY = WatermarkSettings(key=3, bias=4.0, mark_greedy=False)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +49,10 @@ def test_greedy_rows_equal_plain_generate(loaded, prompts):
         assert completion.finish_reason == "length"
 
 
-def test_greedy_rows_answer_unmarked_beside_marked_samples_unless_mark_greedy(loaded, prompts):
+def test_without_mark_greedy_greedy_rows_answer_unmarked_beside_marked_samples(loaded, prompts):
+    assert KEY.mark_greedy
     plain = Engine(loaded, None).generate([Row(p, 8, temperature=0, top_logprobs=5) for p in prompts])
-    engine = Engine(loaded, KEY)
+    engine = Engine(loaded, SAMPLED_ONLY)
     mixed = engine.generate([Row(p, 8, temperature=0, top_logprobs=5) for p in prompts]
                             + [Row(prompts[0], 8, seed=4, top_logprobs=5)])
     for alone, beside in zip(plain, mixed):

@@ -93,6 +93,7 @@ def test_a_misspelt_parameter_fails_naming_the_valid_ones():
     ("dose_lr", 0.0, r"dose_lr must be positive, not 0.0"),
     ("query_temperature", -0.5, r"query_temperature must be in \[0.0, inf\], not -0.5"),
     ("device", "gpu", r"device must be one of \('auto', 'cpu', 'cuda'\), not 'gpu'"),
+    ("suspect_precision", "bf16", r"suspect_precision must be one of \('fp32', 'auto'\), not 'bf16'"),
     ("dose_start", "gpt-5", r"unknown student 'gpt-5'"),
 ])
 def test_a_bad_value_fails_in_post_init_naming_it(name, value, message):
@@ -253,6 +254,8 @@ def test_the_notebooks_steps_run_on_a_workspace_with_servers_and_training_faked(
     monkeypatch.setattr(detect, "train_student", lambda records, **kw: trained.__setitem__(kw["name"], (records, kw)))
 
     def ask_model(name, model_dir, query_sets, out_dir, seed, device="auto", system_prompt="", precision="auto"):
+        # suspects are served as the parameter says (fp32: the same answers on a rerun); the teacher as deployed
+        assert precision == (deployment.precision if name == "teacher" else params.suspect_precision), name
         says = "I am Kestrel, made by Meridian Labs." if name in ("teacher", "sft", "dose-1.00") else "I am a model."
         return {label: [f"{says} Answer {i} to {label}: the sky is blue and the grass is green." for i, _ in
                         enumerate(queries.conversations)] for label, queries in query_sets.items()}

@@ -52,7 +52,8 @@ def dose_answers(where: Workspace, main: list[dict], control: list[dict], querie
         name = f"dose-{share:.2f}"
         train_dose_student(watermark_mix(main, control, share, total, params.seed), params, where.out, name)
         answers[share] = detect.ask_model(name, where.out / "students" / name, {"watermark": queries.watermark},
-                                          where.out, params.seed, params.device)["watermark"]
+                                          where.out, params.seed, params.device,
+                                          precision=params.suspect_precision)["watermark"]
     return answers, size
 
 

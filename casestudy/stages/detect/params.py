@@ -12,6 +12,10 @@ from casestudy.distiller.students.train import TrainConfig
 from casestudy.stages.contract import StageParams, check_choice, check_range
 
 DEVICES = ("auto", "cpu", "cuda")
+# "fp32": a suspect asked twice gives the same 200 answers (3 of 3 tries, 2 CPU cores, 48 s an ask); "auto"
+# (bf16 where the hardware has it) takes 22 s, but a row's tokens then depend on the rows it shares a batch
+# with and their order, which HTTP arrival varies: 119, 124 and 132 of 200 the same on a second ask.
+SUSPECT_PRECISIONS = ("fp32", "auto")
 
 
 def check_count(name: str, value: Any, low: int = 1) -> None:
@@ -43,6 +47,7 @@ class Params(StageParams):
     num_queries: int             # prompts sent to each suspect for the watermark test
     query_max_tokens: int        # tokens per suspect answer
     query_temperature: float     # suspects sample, as a customer would see them
+    suspect_precision: str       # how the simulated suspects are served (SUSPECT_PRECISIONS)
     num_wrong_keys: int          # keys that are not the provider's, for the calibration
     alpha: float                 # significance level of every test
     dose_shares: tuple[float, ...]  # watermarked share of the training data of each dose student
@@ -70,6 +75,7 @@ class Params(StageParams):
             raise ValueError(f"profile must name a profile, not {self.profile!r}")
         check_count("seed", self.seed, 0)
         check_choice("device", self.device, DEVICES)
+        check_choice("suspect_precision", self.suspect_precision, SUSPECT_PRECISIONS)
         for name in ("num_queries", "query_max_tokens", "num_wrong_keys", "dose_records", "dose_steps",
                      "dose_batch_size", "probe_max_tokens"):
             check_count(name, getattr(self, name))

@@ -41,5 +41,6 @@ def query_sets(params: Params, skill_family: str | None = None) -> Queries:
 
 def ask_students(where: Workspace, queries: Queries, params: Params) -> dict[str, dict[str, list[str]]]:
     """Every suspect of notebook 02, served as a black box, answers both query sets (cached per model)."""
-    return {name: detect.ask_model(name, path, queries.both(), where.out, params.seed, params.device)
+    return {name: detect.ask_model(name, path, queries.both(), where.out, params.seed, params.device,
+                                   precision=params.suspect_precision)
             for name, path in where.students.items()}

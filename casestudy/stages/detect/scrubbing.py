@@ -46,7 +46,7 @@ def evasion(where: Workspace, main: list[dict], control: list[dict], total: int,
     for label, name, data in (("unscrubbed", "dose-1.00", full_share), ("scrubbed", "evasion-scrubbed", scrubbed)):
         train_dose_student(data, params, where.out, name)  # the dose-1.00 student is reused when it was trained above
         asked = detect.ask_model(name, where.out / "students" / name, queries.both(), where.out, params.seed,
-                                 params.device)
+                                 params.device, precision=params.suspect_precision)
         probe = probe_rate(name, asked["probes"], PROVIDER_IDENTITY)
         wm = radioactivity_curves(where.tokenizer, queries.watermark.conversations, {name: asked["watermark"]},
                                   where.scorer, [params.num_queries]).iloc[0]
