@@ -52,7 +52,6 @@ class Engine:
         self.vocab_size = text_config.vocab_size
         self.context_window = getattr(text_config, "max_position_embeddings", None)
         self.marking = Marking(watermark, self.vocab_size, self.device) if watermark else None
-        self.mark_greedy = bool(watermark and watermark.mark_greedy)
         self.eos_ids = eos_token_ids(loaded)
         self._eos = torch.tensor(sorted(self.eos_ids), dtype=torch.long, device=self.device)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -230,11 +229,8 @@ class Engine:
         sampling = self._sampling
         if sampling.penalized:  # before the watermark, as transformers orders its processors
             logits = sampling.penalize(logits, self.outputs.counts.index_select(0, self._record))
-        scores = logits
-        if self.marking is not None and not (sampling.all_greedy and not self.mark_greedy):
-            scores = self.marking(logits, self.slots, self._prev, self._prev_t, self.steps)
-            if sampling.any_greedy and not self.mark_greedy:   # greedy rows answer unmarked
-                scores = torch.where(sampling.greedy[:, None], logits, scores)
+        scores = (self.marking.marked(logits, sampling, self.slots, self._prev, self._prev_t, self.steps)
+                  if self.marking else logits)
         lse = scores.logsumexp(-1, keepdim=True) if sampling.want_logprobs else None
         tokens = sampling.choose(scores, self._count)
         self.outputs.store(self._record, self._count, tokens, scores, lse, sampling.k)

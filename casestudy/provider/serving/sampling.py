@@ -146,6 +146,7 @@ class Marking:
 
     def __init__(self, settings: WatermarkSettings, vocab_size: int, device: torch.device):
         self.processor = watermark_processor(settings, vocab_size)
+        self.mark_greedy = settings.mark_greedy
         self.device = device
         self.green = (DeviceGreenLists(self.processor, device)
                       if self.processor.seeding_scheme == "lefthash" else None)
@@ -155,6 +156,16 @@ class Marking:
     def needs_tokens(self) -> bool:
         """Whether rows must keep their generated tokens on the host (the context of "selfhash")."""
         return self.green is None
+
+    def marked(self, logits: torch.Tensor, sampling: Sampling, lives: Sequence[Live], prev: Sequence[int],
+               prev_t: torch.Tensor, step: int) -> torch.Tensor:
+        """The bias on the rows it covers: all of them, or only the sampled ones without `mark_greedy`."""
+        if not self.mark_greedy and sampling.all_greedy:
+            return logits
+        scores = self(logits, lives, prev, prev_t, step)
+        if not self.mark_greedy and sampling.any_greedy:   # greedy rows answer unmarked
+            scores = torch.where(sampling.greedy[:, None], logits, scores)
+        return scores
 
     def __call__(self, scores: torch.Tensor, lives: Sequence[Live], prev: Sequence[int], prev_t: torch.Tensor,
                  step: int) -> torch.Tensor:
