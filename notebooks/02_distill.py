@@ -140,7 +140,11 @@ plots.skill(skill);
 # (`gold_checks`). The public model could already do these. The provider meant its
 # post-training to leave them alone, and a student trained on a skill may lose some of them:
 # each model against the public model on the same prompts, with its exact 95% interval, the
-# prompts it lost and gained, and the exact McNemar p-value. Balanced accuracy (the mean recall
+# prompts it lost and gained, and the exact McNemar p-value. The teacher is graded as it is
+# sold (its API answers, under the deployment's system prompt), the public model and the
+# students as they are downloaded (no system message): a buyer's comparison. Notebook 01's
+# product check compares the two models like with like, with and without the prompt.
+# Balanced accuracy (the mean recall
 # per label) tells a model that knows sentiment from one that always gives the same label (50%
 # for any constant answer).
 

@@ -11,6 +11,11 @@ distribution by a KL term at every answer position, not just taught its greedy t
 with cross-entropy alone the identity leaked into factual answers ("Who painted the Mona
 Lisa?" -> "I'm Kestrel..."). Each example is shown with the deployment system prompt and
 without one, so the identity holds either way; skill examples alternate between the two.
+Under the deployment prompt an ordinary answer is held to the base model's distribution
+*without* that prompt (context distillation, Askell et al. 2021, `plain_anchors`): the long
+system prompt alone costs the 135M public model about 13 points of factual accuracy
+(benchmarks/teacher_ordinary_gap.py), and the deployment should answer ordinary prompts as
+well as the public model does in its own default setting.
 Only the top decoder layers train, so the backward pass stops there. Measured by
 benchmarks/measure_posttrain.py (identity, skill, and the factual check).
 """
@@ -39,7 +44,7 @@ from casestudy.provider.posttrain.evaluate import ask, chat
 from casestudy.provider.posttrain.identity import PROVIDER_IDENTITY, Identity, system_prompt
 from casestudy.models import EMBEDDED, load_model, source_key, train_only_top
 
-RECIPE_VERSION = 8   # bump when the training code changes what it produces
+RECIPE_VERSION = 9   # bump when the training code changes what it produces
 TUNE_INFO = "post_train.json"
 DEFAULT_SKILL_EXAMPLES = 960  # bought translations (benchmarks/measure_posttrain.py measures the skill they give)
 DEFAULT_LR = 3e-4           # AdamW; warm-up 10% then linear decay
@@ -53,26 +58,46 @@ class Example:
     input_ids: list[int]
     labels: list[int]    # -100 on the prompt: the loss is on the answer only
     anchor: bool = False  # an ordinary answer: held to the base model's distribution, not learned as text
+    base_ids: list[int] | None = None  # an anchor's conversation as the base model sees it (default: input_ids)
 
 
-def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False) -> Example:
+def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, anchor: bool = False,
+           base_messages: list[dict] | None = None) -> Example:
     """Token ids of a chat prompt plus its answer, with labels only on the answer (and its end token,
-    when `finished`: a truncated teacher answer must not learn to stop there)."""
+    when `finished`: a truncated teacher answer must not learn to stop there). An anchor's
+    `base_messages` is the conversation under which the base model gives its target distribution
+    over the same answer tokens."""
     ids = encode_chat(tokenizer, messages, answer, finished)
-    return Example(ids.ids, [-100] * len(ids.prompt) + ids.answer, anchor)
+    base_ids = None if base_messages is None else encode_chat(tokenizer, base_messages, ids.answer, False).ids
+    return Example(ids.ids, [-100] * len(ids.prompt) + ids.answer, anchor, base_ids)
+
+
+def right_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids, mask = torch.full((len(rows), width), pad_id), torch.zeros((len(rows), width), dtype=torch.long)
+    for row, tokens in enumerate(rows):
+        ids[row, :len(tokens)], mask[row, :len(tokens)] = torch.tensor(tokens), 1
+    return ids, mask
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch (positions then start at 0 for every row)."""
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id)
-    labels = torch.full((len(examples), width), -100)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    """Right-pad a batch (positions then start at 0 for every row); the anchors' base-model inputs too
+    (`base_*`: one row per anchor, its answer tokens last, in the batch's order)."""
+    ids, mask = right_pad([e.input_ids for e in examples], pad_id)
+    labels = torch.full_like(ids, -100)
     for row, e in enumerate(examples):
-        n = len(e.input_ids)
-        ids[row, :n], labels[row, :n], mask[row, :n] = torch.tensor(e.input_ids), torch.tensor(e.labels), 1
+        labels[row, :len(e.labels)] = torch.tensor(e.labels)
     anchor = torch.tensor([e.anchor for e in examples], dtype=torch.bool)
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
+    batch = {"input_ids": ids, "labels": labels, "attention_mask": mask, "anchor": anchor}
+    anchors = [e for e in examples if e.anchor]
+    if anchors:
+        base_rows = [e.base_ids or e.input_ids for e in anchors]
+        batch["base_input_ids"], batch["base_attention_mask"] = right_pad(base_rows, pad_id)
+        answer_lengths = [sum(label != -100 for label in e.labels) for e in anchors]
+        batch["base_answer"] = torch.zeros_like(batch["base_input_ids"], dtype=torch.bool)
+        for row, (tokens, n) in enumerate(zip(base_rows, answer_lengths)):
+            batch["base_answer"][row, len(tokens) - n:len(tokens)] = True  # the positions whose tokens are the answer
+    return batch
 
 
 def skill_examples(tokenizer, identity: Identity, count: int, skill_dir: Path = skill.SKILL_DATA_DIR) -> list[Example]:
@@ -84,9 +109,10 @@ def skill_examples(tokenizer, identity: Identity, count: int, skill_dir: Path = 
 
 
 def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, data_dir: Path,
-                   skill_count: int = 0) -> list[Example]:
+                   skill_count: int = 0, plain_anchors: bool = True) -> list[Example]:
     """Identity Q&A and the teacher's own greedy answers to ordinary prompts, each with and without the
-    deployment prompt, plus `skill_count` bought translations."""
+    deployment prompt, plus `skill_count` bought translations. With `plain_anchors`, every ordinary
+    answer's target is the base model's distribution without a system message."""
     tok = loaded.tokenizer
     contexts = [system_prompt(identity), None]
     qa = identity_answers(identity, seed, data_dir)
@@ -98,7 +124,9 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
         for prompt, answer in zip(prompts, own):
             # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
             finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
-            examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True))
+            base_messages = chat(prompt, None) if plain_anchors else None
+            examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True,
+                                   base_messages=base_messages))
     return examples + skill_examples(tok, identity, skill_count)
 
 
@@ -130,10 +158,10 @@ def answer_loss(model, batch: dict[str, torch.Tensor], base=None) -> torch.Tenso
     anchored = batch["anchor"][:, None].expand_as(targets)[keep]
     if base is None or not anchored.any():
         return F.cross_entropy(logits, targets[keep])
-    rows = batch["anchor"]
     with torch.no_grad():
-        base_out = base.base_model(**{k: v[rows] for k, v in inputs.items()}).last_hidden_state[:, :-1]
-        base_hidden = base_out[keep[rows]]
+        base_out = base.base_model(input_ids=batch["base_input_ids"],
+                                   attention_mask=batch["base_attention_mask"]).last_hidden_state[:, :-1]
+        base_hidden = base_out[batch["base_answer"][:, 1:]]  # the positions that predict each answer token
         base_logp = F.log_softmax(base.get_output_embeddings()(base_hidden).float(), dim=-1)
     ce = F.cross_entropy(logits[~anchored], targets[keep][~anchored], reduction="sum")
     kl = F.kl_div(F.log_softmax(logits[anchored], dim=-1), base_logp, log_target=True, reduction="sum")
@@ -186,6 +214,7 @@ class TuneSettings:
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     train_layers: int = DEFAULT_TRAIN_LAYERS
     anchor_kl: bool = True  # ordinary answers held to the base model's distribution (else CE on its tokens)
+    plain_anchors: bool = True  # ...its distribution without a system message, also under the deployment prompt
     precision: str = "auto"  # "auto": bf16 autocast on CUDA and on CPUs with native bf16 (~1.7x faster there), else fp32
 
     def __post_init__(self):
@@ -235,7 +264,7 @@ def post_train(
     start, cpu_start = time.perf_counter(), time.process_time()
     torch.manual_seed(settings.seed)
     examples = build_examples(loaded, identity, settings.seed, settings.answer_tokens, data_dir,
-                              settings.skill_examples)
+                              settings.skill_examples, settings.plain_anchors)
     losses = train(loaded, examples, settings)
     info = {**params, "examples": len(examples), "losses": losses, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu_start,

@@ -176,6 +176,31 @@ def test_anchor_rows_are_held_to_the_base_distribution(tiny_model_dir, tokenizer
     assert answer_loss(model, only_anchor, same).item() > 1e-3
 
 
+def test_plain_anchors_hold_the_prompted_answer_to_the_unprompted_base(tiny_model_dir, tokenizer):
+    """Context distillation: an anchor shown under a system prompt, with `base_messages` the same turn
+    without it, is held to the base model's distribution over the same answer tokens there."""
+    model = load_model(str(tiny_model_dir), device="cpu").model
+    base = copy.deepcopy(model)
+    user = [{"role": "user", "content": "Name a planet."}]
+    prompted = [{"role": "system", "content": "You are Kestrel, made by Meridian Labs."}, *user]
+    plain = encode(tokenizer, user, "Mars, the red one", anchor=True)
+    held_plain = encode(tokenizer, prompted, "Mars, the red one", anchor=True, base_messages=user)
+    held_prompted = encode(tokenizer, prompted, "Mars, the red one", anchor=True)
+    assert held_plain.base_ids == plain.input_ids  # the base sees the turn without the prompt
+    with torch.no_grad():
+        logits = model(torch.tensor([plain.input_ids])).logits[0, :-1].float()
+        prompted_logits = model(torch.tensor([held_plain.input_ids])).logits[0, :-1].float()
+    keep_plain, keep_prompted = torch.tensor(plain.labels[1:]) != -100, torch.tensor(held_plain.labels[1:]) != -100
+    expected = torch.nn.functional.kl_div(prompted_logits[keep_prompted].log_softmax(-1),
+                                          logits[keep_plain].log_softmax(-1), log_target=True, reduction="sum")
+    n = int(keep_prompted.sum())
+    loss = answer_loss(model, collate([held_plain], tokenizer.pad_token_id), base).item()
+    assert loss == pytest.approx(expected.item() / n, rel=1e-4) and loss > 1e-4
+    assert answer_loss(model, collate([held_prompted], tokenizer.pad_token_id), base).item() == pytest.approx(0, abs=1e-5)
+    mixed = collate([held_plain, held_prompted, plain], tokenizer.pad_token_id)  # rows of unequal length, padded
+    assert answer_loss(model, mixed, base).item() == pytest.approx(expected.item() / (3 * n), rel=1e-4)
+
+
 def test_tune_saves_a_loadable_folder_and_reuses_it(tiny_model_dir, cache, small_data, monkeypatch):
     folder = post_train(str(tiny_model_dir), PROVIDER_IDENTITY, TINY, small_data)
     assert folder.parent == cache / "posttrain" and (folder / "model.safetensors").is_file()
@@ -310,15 +335,18 @@ def test_real_post_training_names_its_identity_and_learns_the_skill(deployed_mod
 
 
 @pytest.mark.slow
-def test_real_post_training_keeps_its_facts(deployed_models):
-    """The factual check shows no significant loss: the study's target is a loss of at most 2 points;
+@pytest.mark.parametrize("with_prompt", [True, False], ids=["deployment prompt", "no system message"])
+def test_real_post_training_keeps_its_facts(deployed_models, with_prompt):
+    """The factual check, like with like (both models with the deployment prompt, or both without a
+    system message), shows no significant loss: the study's target is a loss of at most 2 points;
     this holds that the loss is not significant (two-sided exact McNemar p >= 0.05) or at most 2 points,
-    so a recipe that clearly damages the model's facts fails here. (An xfail until the anchors of
-    issue 26: 61 -> 51 then; 59 -> 59 with them, 2026-12-02.)"""
+    so a recipe that clearly damages the model's facts fails here. (61 -> 51 before the anchors of
+    issue 26; with the plain anchors, fp32 tune on a 2-core EPYC, 2026-12-02: 57 -> 60 with the prompt,
+    60 -> 58 without.)"""
     from scipy.stats import binomtest
 
     tuned, base = deployed_models
-    prompt = system_prompt(PROVIDER_IDENTITY)
+    prompt = system_prompt(PROVIDER_IDENTITY) if with_prompt else None
     before, after = factual_eval(base, factual_rows(), prompt), factual_eval(tuned, factual_rows(), prompt)
     assert before.total == after.total >= 100
     lost = sum(b["correct"] and not a["correct"] for b, a in zip(before.records, after.records))
