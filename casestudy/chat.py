@@ -67,6 +67,18 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, 
     return ids, mask
 
 
+def right_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows padded on the right to one width (training: positions start at 0 in every row), and
+    their attention mask."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for b, row in enumerate(rows):
+        ids[b, :len(row)] = torch.tensor(list(row), dtype=torch.long)
+        mask[b, :len(row)] = 1
+    return ids, mask
+
+
 @torch.inference_mode()
 def greedy_answers(model, tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Sequence[dict]],
                    max_new_tokens: int = 32, batch_size: int = 64) -> list[str]:

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from casestudy.artifacts import fingerprint, write_json_atomic
-from casestudy.chat import encode_chat
+from casestudy.chat import encode_chat, right_pad
 from casestudy.device import check_precision, native_precision, pick_device
 from casestudy.paths import cache_dir
 from casestudy.provider.posttrain.data import IDENTITY_DATA_DIR, data_files, identity_answers, ordinary_prompts
@@ -70,14 +70,6 @@ def encode(tokenizer, messages: list[dict], answer: str, finished: bool = True, 
     ids = encode_chat(tokenizer, messages, answer, finished)
     base_ids = None if base_messages is None else encode_chat(tokenizer, base_messages, ids.answer, False).ids
     return Example(ids.ids, [-100] * len(ids.prompt) + ids.answer, anchor, base_ids)
-
-
-def right_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids, mask = torch.full((len(rows), width), pad_id), torch.zeros((len(rows), width), dtype=torch.long)
-    for row, tokens in enumerate(rows):
-        ids[row, :len(tokens)], mask[row, :len(tokens)] = torch.tensor(tokens), 1
-    return ids, mask
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -124,7 +116,7 @@ def build_examples(loaded, identity: Identity, seed: int, answer_tokens: int, da
         for prompt, answer in zip(prompts, own):
             # an answer cut at `answer_tokens` gets no end token (re-tokenizing may shift it by one)
             finished = len(tok(answer, add_special_tokens=False)["input_ids"]) < answer_tokens - 1
-            base_messages = chat(prompt, None) if plain_anchors else None
+            base_messages = chat(prompt, None) if plain_anchors and system is not None else None
             examples.append(encode(tok, chat(prompt, system), answer, finished, anchor=True,
                                    base_messages=base_messages))
     return examples + skill_examples(tok, identity, skill_count)
