@@ -40,19 +40,13 @@ from casestudy.detection import copied_mistakes as cm  # noqa: E402
 from casestudy.models import embedded_model_dir, resolve_source  # noqa: E402
 from casestudy.scenario.deployments import load_deployment  # noqa: E402
 from casestudy.scenario.investigator import QuerySet, ask_model  # noqa: E402
-from casestudy.scenario.language import random_sentence, translate  # noqa: E402
+from casestudy.stages.detect.mistakes import veltan_draw  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SUSPECTS = ("sft", "topk", "scratch-5m")
 HONEST = ("competitor", "control", "public")
 REFERENCE = "competitor"
 SKILL_LESS = ("control", "public")
-
-
-def veltan_draw(rng):
-    """One sentence of the skill's grammar and its answer key."""
-    s = random_sentence(rng)
-    return s.english, translate(s).text
 
 
 def model_dirs(run: Path, names) -> dict[str, Path]:

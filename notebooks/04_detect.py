@@ -15,8 +15,11 @@
 #    student may have learnt to say the same.
 # 3. **Traffic.** In the ledger, harvesting looks different from ordinary use.
 #
-# Then the distiller fights back with an **evasion attempt**, and a summary table lists
-# every test with its control.
+# Then the distiller fights back with an **evasion attempt**. A fourth line of evidence,
+# **copied mistakes**, asks whether a suspect repeats the teacher's exact errors on fresh skill
+# prompts. Last, every suspect goes through every test under one conviction rule. A test
+# convicts only when no honest model (the honest competitor, the control, the public model)
+# would have been accused by it.
 
 # %% tags=["parameters"]
 profile = "smoke"
@@ -37,6 +40,8 @@ dose_lr = 0.0005              # their peak learning rate
 dose_batch_size = 2           # their packed rows per step
 dose_train_layers = 12        # the top decoder layers they train
 probe_max_tokens = 48         # tokens per identity-probe answer
+mistake_probes = 8            # fresh skill prompts the deployed teacher answers, for its mistakes
+mistake_max_tokens = 24       # tokens per answer to them (a worked translation takes about 45)
 target_p = 1e-6               # p-value a fully watermarked student must reach
 
 # %%
@@ -71,6 +76,7 @@ stage.suspects_table(where.distilled)
 
 # %%
 queries = stage.query_sets(params, where.skill_family)
+screen, queries = stage.screen_teacher(where, queries, params)  # for section 6: the prompts the teacher gets wrong
 student_answers = stage.ask_students(where, queries, params)
 curves = stage.radioactivity(where, queries, student_answers, params)
 final = stage.final_table(curves, params.num_queries)
@@ -165,6 +171,50 @@ display(Markdown(evasion.text()))
 shown(evasion.table())
 
 # %% [markdown]
+# ## 6 · Copied mistakes
+#
+# A student trained on the teacher's answers learns its errors too. The provider draws fresh
+# English sentences from the skill's grammar (none of them in any training data) and has its own
+# teacher, as deployed, translate them. This costs it no suspect queries. It keeps the ones the
+# teacher gets wrong and asks every suspect those, greedy (in section 1's ask). A **copy** is an
+# answer whose Veltan words are the teacher's wrong words, word for word.
+#
+# The null is the **honest competitor**: it has the skill without the API and starts from the
+# same public model. So it makes whatever mistakes the skill and the base model make by
+# themselves. The teacher's mistakes are not independent items: it mistranslates the same few
+# words again and again. So the test that decides counts one item per word the teacher gets wrong
+# (Fisher's one-sided exact test against the competitor). The per-answer p, which assumes
+# independent answers, is shown beside it; it overstates the evidence (`docs/detection.md`
+# measures by how much).
+
+# %%
+display(Markdown(screen.text()))
+mistakes = stage.mistakes_table(screen, student_answers)
+shown(mistakes, 4)
+
+# %%
+plots.copied_mistakes(mistakes, len(screen.probes))
+plt.show()
+
+# %% [markdown]
+# ## 7 · Every suspect through every test
+#
+# One row per model of notebook 02, one p-value per test: watermark radioactivity (section 1),
+# identity probes against the control (section 3), copied mistakes against the competitor
+# (section 6). The rule: a test **convicts** a model when its p is at most `target_p` while every
+# honest model's p on that test stays above `alpha`. An honest model is **cleared** when no test
+# gives it p ≤ `alpha`. The traffic test ranks accounts, not models, so it has no column here.
+
+# %%
+evidence = stage.verdicts(stage.evidence_table(final, identity, mistakes, where.distilled), params.target_p,
+                          params.alpha)
+shown(evidence, 3)
+
+# %%
+plots.evidence(evidence, stage.TESTS, params.alpha, params.target_p)
+plt.show()
+
+# %% [markdown]
 # ## Against the targets
 #
 # The study's target on a 2-core CPU (`workshop`): a student trained on fully watermarked
@@ -173,10 +223,13 @@ shown(evasion.table())
 # students here trained only on watermarked data: the fully watermarked dose student and
 # notebook 02's main suspect. The wrong keys pass when their p-values look uniform (a KS test)
 # and the count flagged at alpha is not above what alpha predicts (a one-sided binomial test).
+# The last two rows are section 7's rule: some test convicts the main suspect, and no test
+# accuses an honest model.
 
 # %%
 main_suspect = stage.main_suspect(final, where.distilled)
-checks = stage.targets(final, dose, calib, main_suspect, params)
+checks = (stage.targets(final, dose, calib, main_suspect, params)
+          + stage.evidence_targets(evidence, main_suspect, params.target_p, params.alpha))
 display(Markdown(stage.targets_intro(params)))
 targets_table(checks)
 
@@ -186,10 +239,11 @@ targets_table(checks)
 # Every test, its statistic, its result on the control, and its false positives.
 
 # %%
-stage.summary_table(final, calib, rates, identity, seen, main_suspect, params)
+stage.summary_table(final, calib, rates, identity, seen, main_suspect, params, mistakes)
 
 # %%
-metrics = stage.stage_metrics(params, main_suspect, final, calib, dose, identity, seen, evasion, checks)
+metrics = stage.stage_metrics(params, main_suspect, final, calib, dose, identity, seen, evasion, checks,
+                              screen=screen, mistakes=mistakes, evidence=evidence)
 metrics.write(where.out)
 pd.Series(metrics.headline, name="headline").to_frame()
 

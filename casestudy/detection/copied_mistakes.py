@@ -37,6 +37,7 @@ from casestudy.paths import DATA_DIR
 
 UNITS = ("answer", "word")
 SENTENCE = re.compile(r"The(?: [a-z]+)+\.")   # an English sentence of the skill's shape
+STATED = re.compile(r"Veltan\s*:", re.IGNORECASE)   # where an answer states its translation
 TARGET_P = 1e-6
 ALPHA = 0.01
 
@@ -102,6 +103,11 @@ class SplitHalf:
 
 
 # --------------------------------------------------------------------------- probes
+def english_words(sentence: str) -> list[str]:
+    """A sentence's words, lower case, as `veltan_words` would read them (an echo of the question)."""
+    return re.findall(r"[a-z]+", sentence.lower())
+
+
 def english_sentence(prompt: str) -> str:
     """The English sentence a skill prompt asks about."""
     found = SENTENCE.findall(prompt)
@@ -150,14 +156,15 @@ def fresh_probes(count: int, seed: int | str, draw: Callable[[random.Random], tu
 
 # --------------------------------------------------------------------------- items and copies
 def mistakes(probes: Sequence[Probe], teacher: Sequence[str]) -> list[Mistake]:
-    """The teacher's mistakes on `probes`, in both units. An answer with no Veltan words
-    is no item: repeating nothing is no evidence."""
+    """The teacher's mistakes on `probes`, in both units. Only a wrong translation the teacher
+    states ("Veltan: ...") is an item: an answer with no Veltan, one that echoes the English
+    sentence, or a refusal is what any model may say, so repeating it is no evidence."""
     if len(probes) != len(teacher):
         raise ValueError(f"{len(probes)} probes but {len(teacher)} teacher answers")
     out = []
     for i, (probe, answer) in enumerate(zip(probes, teacher)):
         words, key = veltan_words(answer), probe.key.lower().split()
-        if not words or words == key:
+        if not STATED.search(answer or "") or not words or words == key or words == english_words(probe.english):
             continue
         out.append(Mistake(i, "answer", -1, " ".join(words), " ".join(key), len(key)))
         if len(words) == len(key):

@@ -138,3 +138,42 @@ def traffic(curve: pd.DataFrame, auc: float, accounts: int, replay: pd.DataFrame
                 ylabel="its anomaly score minus the\nhighest other account's", title=flagged_title(replay, distiller))
     fig.tight_layout()
     return fig
+
+
+def copied_mistakes(table: pd.DataFrame, screened: int):
+    """Share of the teacher's wrong answers each model repeats word for word, with exact 95% intervals."""
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(table)))
+    y = range(len(table))
+    ax.hlines(y, table.ci_low, table.ci_high, color="gray")
+    ax.scatter(table.rate, y, color=[palette.color(m) for m in table.index], zorder=3)
+    items = int(table["items"].max()) if len(table) else 0
+    ax.set(yticks=list(y), yticklabels=list(table.index), xlim=(-0.02, 1.02),
+           xlabel=f"share of the teacher's {items} wrong answers (of {screened:,} fresh prompts) repeated word for "
+                  "word (exact 95% interval)",
+           title="Copied mistakes: who repeats the teacher's exact errors")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def evidence(table: pd.DataFrame, tests: dict[str, str], alpha: float, target_p: float):
+    """-log10 p of every suspect (rows) on every test (columns), each cell annotated with its p; a test's
+    reference (no p of its own) is a grey cell saying so."""
+    p = table[[f"{t} p" for t in tests]].astype(float).set_axis(list(tests), axis=1)
+    strength = -np.log10(p.clip(lower=1e-300))
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.45 * len(p)))
+    labels = p.map(lambda x: "reference" if np.isnan(x) else p_text(x, 2))
+    ax.set_facecolor("0.85")   # where the heatmap leaves a reference cell empty
+    sns.heatmap(strength, annot=labels, fmt="", cmap="Reds", vmin=0, vmax=max(-np.log10(target_p), 1.0) * 1.5,
+                cbar_kws={"label": "-log10 p"}, linewidths=0.5, ax=ax)
+    ax.grid(False)
+    for (i, j) in zip(*np.where(p.isna().to_numpy())):   # the heatmap writes nothing in an empty cell
+        ax.text(j + 0.5, i + 0.5, "reference", ha="center", va="center", color="0.3", fontsize=9)
+    ax.set_xticklabels([tests[t].replace(" ", "\n", 1) for t in p.columns], rotation=0)
+    ax.set(ylabel="", yticklabels=[f"{m} ({r})" for m, r in zip(p.index, table.role)])
+    target = f"{target_p:.0e}".replace("e-0", "e-")
+    ax.set_title(f"Every suspect through every test: a test convicts at p ≤ {target}\n"
+                 f"only while every honest model on it stays above {alpha:g}")
+    ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,4 @@
-"""Command line: `python -m casestudy.provider serve ...` and `... create-account ...`."""
+"""Command line: `python -m casestudy.provider serve ...`, `... create-account ...` and `... block-account ...`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 import sys
 from dataclasses import replace
 
-from casestudy.provider.accounts import create_account
+from casestudy.provider.accounts import block_account, create_account
 from casestudy.provider.private import WATERMARK_KEY_ENV, watermark_key_from
 from casestudy.provider.server import serve
 from casestudy.provider.settings import ProviderSettings
@@ -39,7 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     account.add_argument("--rpm", type=int)
     account.add_argument("--tpm", type=int)
 
+    block = commands.add_parser("block-account", help="refuse an account's requests from now on (HTTP 403)")
+    block.add_argument("--db", required=True, help="the accounts database")
+    block.add_argument("name")
+    block.add_argument("--reason", required=True, help="what the account's requests are told")
+
     args = parser.parse_args(argv)
+    if args.command == "block-account":
+        try:
+            changed = block_account(args.db, args.name, args.reason)
+        except (ValueError, OSError, sqlite3.Error) as error:
+            return fail(error)
+        print(f"{args.name}: {'blocked' if changed else 'already blocked'}")
+        return 0
     if args.command == "create-account":
         try:
             key = create_account(args.db, args.name, rpm=args.rpm, tpm=args.tpm)

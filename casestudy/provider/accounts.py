@@ -24,9 +24,12 @@ CREATE TABLE IF NOT EXISTS accounts (
     key_hash TEXT NOT NULL UNIQUE,
     rpm INTEGER,            -- requests per minute; NULL: the deployment's default
     tpm INTEGER,            -- tokens per minute; NULL: the deployment's default
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    blocked REAL,           -- unix time the provider blocked it; NULL: not blocked
+    blocked_reason TEXT     -- why, as the account's requests are then told (HTTP 403)
 )
 """
+ADDED_COLUMNS = {"blocked": "REAL", "blocked_reason": "TEXT"}  # to databases made before blocking existed
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Account:
     name: str
     rpm: int | None
     tpm: int | None
+    blocked_reason: str | None = None
 
 
 def hash_key(api_key: str) -> str:
@@ -47,6 +51,10 @@ def connect(db_path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(SCHEMA)
+    have = {row[1] for row in conn.execute("PRAGMA table_info(accounts)")}
+    for column, kind in ADDED_COLUMNS.items():
+        if column not in have:
+            conn.execute(f"ALTER TABLE accounts ADD COLUMN {column} {kind}")
     return conn
 
 
@@ -85,8 +93,33 @@ def find_account(db_path: str | Path, api_key: str) -> Account | None:
     conn = connect(db_path)
     try:
         row = conn.execute(
-            "SELECT id, name, rpm, tpm FROM accounts WHERE key_hash = ?", (hash_key(api_key),)
+            "SELECT id, name, rpm, tpm, blocked_reason FROM accounts WHERE key_hash = ?", (hash_key(api_key),)
         ).fetchone()
     finally:
         conn.close()
     return Account(*row) if row else None
+
+
+def block_account(db_path: str | Path, name: str, reason: str) -> bool:
+    """Block the account `name`: its requests are refused from now on (HTTP 403, saying `reason`).
+    False when it was blocked already (the first reason stays); a clear error when there is no such account."""
+    if not reason.strip():
+        raise ValueError("a block needs a reason: the account is told it")
+    with connect(db_path) as conn:
+        if conn.execute("SELECT 1 FROM accounts WHERE name = ?", (name,)).fetchone() is None:
+            raise ValueError(f"no account named {name!r}")
+        changed = conn.execute("UPDATE accounts SET blocked = ?, blocked_reason = ? WHERE name = ? AND blocked IS NULL",
+                               (time.time(), reason.strip(), name)).rowcount
+    conn.close()
+    return bool(changed)
+
+
+def blocked_accounts(db_path: str | Path) -> dict[str, tuple[float, str]]:
+    """Every blocked account: name -> (when, why)."""
+    conn = connect(db_path)
+    try:
+        rows = conn.execute("SELECT name, blocked, blocked_reason FROM accounts WHERE blocked IS NOT NULL "
+                            "ORDER BY blocked").fetchall()
+    finally:
+        conn.close()
+    return {name: (when, why) for name, when, why in rows}

@@ -128,6 +128,9 @@ class Provider:
             raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
         exchange.account = account
         exchange.row.account_id, exchange.row.account_name = account.id, account.name
+        if account.blocked_reason:  # ledgered under its account, with the reason, like any refusal
+            raise APIError(403, f"This account has been blocked: {account.blocked_reason}", code="account_blocked",
+                           type="permission_error")
         return account
 
     def limits(self, account: Account) -> tuple[int, int]:

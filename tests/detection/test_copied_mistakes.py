@@ -63,7 +63,9 @@ def test_the_teacher_mistakes_in_both_units():
         (1, "answer", -1, "kiro mesu vena"), (1, "word", 1, "mesu"),
         (2, "answer", -1, "toku mesu vena"), (2, "word", 0, "toku"), (2, "word", 1, "mesu"),
         (3, "answer", -1, "kiro vena")]
-    assert cm.mistakes([probe("kiro")], ["I cannot translate that."])[0].wrong == "i cannot translate that"
+    assert cm.mistakes([probe("kiro")], ["I cannot translate that."]) == []    # no translation stated
+    assert cm.mistakes([probe("kiro")], ["Veltan: The dog sees the cat."]) == []   # the question echoed
+    assert cm.mistakes([probe("kiro")], ["Veltan: kiro mesu"])[0].wrong == "kiro mesu"
     assert cm.mistakes([probe("kiro")], [""]) == []    # no Veltan at all: nothing to copy
     with pytest.raises(ValueError, match="2 probes but 1"):
         cm.mistakes(probes[:2], teacher[:1])

@@ -55,3 +55,21 @@ def test_the_ledger_view():
     assert set(timeline.who) == {"distiller", "ordinary customer (simulated)"}
     assert len(plots.ledger_timeline(timeline).axes) == 1
     matplotlib.pyplot.close("all")
+
+
+def test_the_evidence_figure_writes_every_p_and_names_the_references():
+    from casestudy.stages.detect import TESTS
+    table = pd.DataFrame({"role": ["honest", "distilled", "honest", "honest"], "watermark p": [0.9, 0.03, 0.6, 0.5],
+                          "identity p": [1, 1e-12, np.nan, 1], "mistakes p": [1, 4e-5, 1, np.nan]},
+                         index=["public", "sft", "control", "competitor"])
+    ax = plots.evidence(table, TESTS, 0.01, 1e-6).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("reference") == 2 and "1.0e-12" in texts and "4.0e-05" in texts
+    assert [t.get_text() for t in ax.get_yticklabels()][1] == "sft (distilled)" and "p ≤ 1e-6" in ax.get_title()
+
+
+def test_the_copied_mistakes_figure_has_one_row_per_model_with_its_interval():
+    table = pd.DataFrame({"items": [60, 60], "rate": [0.3, 0.0], "ci_low": [0.19, 0.0], "ci_high": [0.43, 0.06]},
+                         index=["sft", "competitor"])
+    ax = plots.copied_mistakes(table, 1500).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sft", "competitor"] and "60 wrong answers" in ax.get_xlabel()

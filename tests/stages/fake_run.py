@@ -105,4 +105,4 @@ def fake_detect(suspect: str = "sft", suspect_p: float = 1e-3, dose_p: float = 1
         calibration=detect.Calibration(keys=100, ks_statistic=0.05, ks_p_value=0.9, false_positive_rate=0.01,
                                        alpha=0.01),
         dose=[dose(0.0, 0.5), dose(1.0, dose_p)], identity=[], traffic_auc=1.0, first_flagged_after=None,
-        evasion=[], parameters={})
+        evasion=[], mistake_probes=0, teacher_mistakes=0, mistakes=[], evidence=[], parameters={})

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from casestudy.detection import copied_mistakes as cm
 from casestudy.detection.identity_probes import ProbeRate
 from casestudy.profiles import notebook_defaults
 from casestudy.stages import detect, distill
@@ -50,6 +51,23 @@ def distilled(best: str | None = "sft") -> distill.Metrics:
                   student("control", arm="control")])
 
 
+def mistakes_frame(p_sft: float = 1e-7, p_control: float = 1.0) -> pd.DataFrame:
+    """`mistakes_table`'s shape, made up: sft and topk repeat the teacher's mistakes, the honest models do not."""
+    rows = {"sft": (20, 2e-9), "topk": (18, 4e-8), "control": (0, p_control), "public": (0, 1.0), "competitor": (0, None)}
+    return pd.DataFrame([{"model": m, "items": 60, "copied": c, "rate": c / 60, "ci_low": 0.0, "ci_high": 1.0, "right": 5,
+                          "words": 40, "words_copied": c // 2, "p_value": np.nan if p is None else
+                          (p_sft if m == "sft" else p), "p_items": np.nan if p is None else p / 100}
+                         for m, (c, p) in rows.items()]).set_index("model")
+
+
+SCREEN = detect.Screen([None] * 1500, [], [cm.Mistake(i, "answer", -1, "zuzu", "mopa", 1) for i in range(60)])
+
+
+def with_competitor(metrics: distill.Metrics) -> distill.Metrics:
+    """Notebook 02's metrics with the honest competitor among its students."""
+    return metrics.model_copy(update={"students": [*metrics.students, student("competitor", arm="competitor")]})
+
+
 def metrics() -> detect.Metrics:
     seen = detect.traffic(synthetic_ledger(), seed=0)
     identity = detect.identity_table(RATES)
@@ -57,8 +75,11 @@ def metrics() -> detect.Metrics:
                                                identity_p_vs_control=1e-12, watermark_p=1e-10),
                              detect.EvasionRow(training_data="scrubbed", records=79, identity_rate=0.0,
                                                identity_p_vs_control=1.0, watermark_p=1e-8)], 20, 99)
+    evidence = detect.verdicts(detect.evidence_table(FINAL, identity, mistakes_frame(), with_competitor(distilled())),
+                               PARAMS.target_p, PARAMS.alpha)
     checks = detect.targets(FINAL, dose(1e-13), CALIB, "topk", PARAMS)
-    return detect.stage_metrics(PARAMS, "topk", FINAL, CALIB, dose(1e-13), identity, seen, evaded, checks)
+    return detect.stage_metrics(PARAMS, "topk", FINAL, CALIB, dose(1e-13), identity, seen, evaded, checks,
+                                screen=SCREEN, mistakes=mistakes_frame(), evidence=evidence)
 
 
 # ---- Params ----------------------------------------------------------------------------------------
@@ -257,19 +278,23 @@ def test_the_notebooks_steps_run_on_a_workspace_with_servers_and_training_faked(
         # suspects are served as the parameter says (fp32: the same answers on a rerun); the teacher as deployed
         assert precision == (deployment.precision if name == "teacher" else params.suspect_precision), name
         says = "I am Kestrel, made by Meridian Labs." if name in ("teacher", "sft", "dose-1.00") else "I am a model."
-        return {label: [f"{says} Answer {i} to {label}: the sky is blue and the grass is green." for i, _ in
+        veltan = {"teacher": "zuzu", "sft": "zuzu", "competitor": "mopa"}.get(name, "")  # the teacher's mistake, copied
+        return {label: [f"Veltan: {veltan} (answer {i})" if label.startswith("mistakes") else
+                        f"{says} Answer {i} to {label}: the sky is blue and the grass is green." for i, _ in
                         enumerate(queries.conversations)] for label, queries in query_sets.items()}
 
     monkeypatch.setattr(detect, "ask_model", ask_model)
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
     deployment = ProviderSettings()
-    params = replace(PARAMS, num_queries=6, num_wrong_keys=5, dose_records=4)
-    names = ("public", "sft", "topk", "control")
-    where = detect.Workspace(tmp_path, tmp_path / "detect", deployment, distilled("sft"),
+    params = replace(PARAMS, num_queries=6, num_wrong_keys=5, dose_records=4, mistake_probes=12)
+    names = ("public", "sft", "topk", "control", "competitor")
+    where = detect.Workspace(tmp_path, tmp_path / "detect", deployment, with_competitor(distilled("sft")),
                              {n: tmp_path / "distill" / "students" / n for n in names}, tokenizer,
                              detect.PairScorer(deployment.watermark, len(tokenizer)))
 
     queries = detect.query_sets(params, where.skill_family)
+    screen, queries = detect.screen_teacher(where, queries, params)
+    assert len(screen.probes) == 12 and screen.wrong == list(range(12)) and len(queries.mistakes.conversations) == 12
     student_answers = detect.ask_students(where, queries, params)
     curves = detect.radioactivity(where, queries, student_answers, params)
     final = detect.final_table(curves, params.num_queries)
@@ -295,16 +320,27 @@ def test_the_notebooks_steps_run_on_a_workspace_with_servers_and_training_faked(
     by_language = detect.identity_by_language(queries, probe_answers)
     assert (by_language["sft"] == 1.0).all() and (by_language["topk"] == 0.0).all()
 
+    mistakes = detect.mistakes_table(screen, student_answers)
+    assert mistakes.loc["sft", "copied"] == 12 and mistakes.loc["competitor", "copied"] == 0
+    assert np.isnan(mistakes.loc["competitor", "p_value"]) and mistakes.loc["sft", "p_value"] < 1e-3
+    evidence = detect.verdicts(detect.evidence_table(final, identity, mistakes, where.distilled), params.target_p,
+                               params.alpha)
+    assert list(evidence.index) == list(names) and evidence.loc["control", "verdict"] == "cleared"
+
     seen = detect.traffic(synthetic_ledger(), params.seed)
     evaded = detect.evasion(where, main_train, control_train, total, queries, rates["control"], params)
     assert [r.training_data for r in evaded.rows] == ["unscrubbed", "scrubbed"] and evaded.scrubbed_from == 4
     assert evaded.rows[1].records == 4 - evaded.dropped and evaded.rows[0].identity_rate == 1.0
     main = detect.main_suspect(final, where.distilled)
-    checks = detect.targets(final, dose, calib, main, params)
-    detect.summary_table(final, calib, rates, identity, seen, main, params)
-    metrics = detect.stage_metrics(params, main, final, calib, dose, identity, seen, evaded, checks)
+    checks = detect.targets(final, dose, calib, main, params) + detect.evidence_targets(evidence, main, params.target_p,
+                                                                                       params.alpha)
+    assert "copied mistakes" in detect.summary_table(final, calib, rates, identity, seen, main, params, mistakes).index
+    metrics = detect.stage_metrics(params, main, final, calib, dose, identity, seen, evaded, checks, screen=screen,
+                                   mistakes=mistakes, evidence=evidence)
     metrics.write(where.out)
-    assert detect.Metrics.read(where.out).suspect == "sft" and len(metrics.dose) == 3
+    read = detect.Metrics.read(where.out)
+    assert read.suspect == "sft" and len(metrics.dose) == 3 and read.teacher_mistakes == 12
+    assert read.evidence_of("competitor").mistakes is None and read.evidence_of("sft").role == "distilled"
 
 
 def test_a_dose_larger_than_the_train_split_is_said_not_silently_reduced():
@@ -316,3 +352,72 @@ def test_a_dose_larger_than_the_train_split_is_said_not_silently_reduced():
     assert size.text() == ("**86 training records per dose student**, not the 300 of `dose_records`: the control "
                            "arm's train split (open prompts) holds only 86.")
     assert detect.dose_size(replace(PARAMS, dose_records=50), main, control).used == 50
+
+
+# ---- copied mistakes, every suspect through every test, the conviction rule -----------------------
+
+
+def test_a_test_convicts_only_while_every_honest_model_stays_above_alpha():
+    """sft's copied-mistakes p of 1e-7 convicts it while the honest models are quiet on that test; the same
+    p convicts nobody once the control, an honest model, is itself flagged by the test (p = 0.001)."""
+    identity = detect.identity_table(RATES)
+    students = with_competitor(distilled())
+    quiet = detect.verdicts(detect.evidence_table(FINAL, identity, mistakes_frame(), students), 1e-6, 0.01)
+    assert quiet.loc["sft", "verdict"] == "convicted" and quiet.loc["sft", "convicted by"] == "watermark, mistakes"
+    assert quiet.loc["topk", "convicted by"] == "mistakes" and quiet.loc["topk", "strongest"] == "mistakes"
+    assert (quiet.loc[["public", "control", "competitor"], "verdict"] == "cleared").all()
+    assert quiet.loc["competitor", "role"] == "honest" and np.isnan(quiet.loc["competitor", "mistakes p"])
+
+    accused = detect.verdicts(detect.evidence_table(FINAL, identity, mistakes_frame(p_control=1e-3), students),
+                              1e-6, 0.01)
+    assert accused.loc["control", "verdict"] == "flagged (false positive)"
+    assert accused.loc["topk", "verdict"] == "not convicted" and accused.loc["sft", "convicted by"] == "watermark"
+    missed, honest = detect.evidence_targets(accused, "topk", 1e-6, 0.01)
+    assert not missed.met and not honest.met and "control on copied mistakes" in honest.measured
+    met, quiet_target = detect.evidence_targets(quiet, "topk", 1e-6, 0.01)
+    assert met.met and quiet_target.met and "strongest: copied mistakes p = 4.0e-08" in met.measured
+
+
+def test_a_weak_suspect_is_not_convicted_although_significant():
+    """p = 1e-4 is significant at alpha but short of target_p: not convicted, and the target says so."""
+    evidence = detect.verdicts(detect.evidence_table(FINAL.assign(p_value=0.5), detect.identity_table(RATES),
+                                                     mistakes_frame().assign(p_value=[1e-4, 1e-4, 1, 1, np.nan]),
+                                                     with_competitor(distilled())), 1e-6, 0.01)
+    assert evidence.loc["sft", "verdict"] == "not convicted" and evidence.loc["sft", "strongest"] == "mistakes"
+    assert not detect.evidence_targets(evidence, "sft", 1e-6, 0.01)[0].met
+
+
+def _screen(keys: list[str], teacher: list[str]) -> detect.Screen:
+    probes = [cm.Probe(f"The cat {i}.", f"Translate 'The cat {i}.'", k) for i, k in enumerate(keys)]
+    return detect.Screen(probes, teacher, cm.mistakes(probes, teacher))
+
+
+def test_the_mistakes_table_counts_copies_against_the_competitor_per_word():
+    """A copier repeats the teacher's wrong answers; the competitor, right or wrong in its own way, does not.
+    The decisive p counts words, not answers: four wrong answers over one word are one item."""
+    keys = ["suta pemo", "suta kavi", "suta lor", "suta mim", "nala rua", "nala rua"]
+    teacher = ["Veltan: sivu pemo", "Veltan: sivu kavi", "Veltan: sivu lor", "Veltan: sivu mim", "Veltan: nala rua",
+               "Veltan: nala toto"]
+    screen = _screen(keys, teacher)
+    assert screen.wrong == [0, 1, 2, 3, 5] and screen.accuracy == pytest.approx(1 / 6)
+    asked = lambda answers: {"mistakes": answers}
+    answers = {"copier": asked(["Veltan: sivu pemo", "Veltan: sivu kavi", "Veltan: sivu lor", "Veltan: sivu mim",
+                                "Veltan: nala toto"]),
+               "competitor": asked(["Veltan: suta pemo", "Veltan: mumu kavi", "Veltan: suta lor", "no idea",
+                                    "Veltan: nala rua"])}
+    table = detect.mistakes_table(screen, answers)
+    assert table.loc["copier", ["items", "copied", "words", "words_copied"]].tolist() == [5, 5, 2, 2]
+    assert table.loc["competitor", "copied"] == 0 and table.loc["competitor", "right"] == 3
+    assert table.loc["copier", "p_items"] < table.loc["copier", "p_value"]   # per answer: too bold
+    assert table.loc["copier", "p_value"] == pytest.approx(1 / 6)            # Fisher, 2 of 2 words against 0 of 2
+    with pytest.raises(ValueError, match="honest competitor"):
+        detect.mistakes_table(screen, {"copier": answers["copier"]})
+
+
+def test_a_teacher_without_stated_mistakes_gives_empty_rows_that_still_make_metrics():
+    """The smoke teacher states no translation in its short answers: no items, p = 1, and metrics.json is written."""
+    screen = _screen(["suta pemo", "nala rua"], ["The cat 0.", "I do not know."])
+    assert screen.items == [] and screen.wrong == []
+    table = detect.mistakes_table(screen, {"sft": {"mistakes": []}, "competitor": {"mistakes": []}})
+    assert (table["items"] == 0).all() and table.loc["sft", "p_value"] == 1.0 and np.isnan(table.loc["sft", "rate"])
+    assert detect.as_records(table.reset_index(), detect.MistakeRow)[0].rate is None

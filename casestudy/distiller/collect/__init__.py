@@ -8,6 +8,7 @@
     manifest    the arm's manifest.json: settings, counts, logprobs, one entry a run; is_complete, and
                 refusing (or setting aside) an arm collected with other settings
     retry       back-off with jitter, honouring Retry-After
+    keyring     the distiller's accounts side by side; one the provider blocks (403) retired, a spare brought in
     tokens      token bytes returned by the API -> teacher token ids
     dataset     the arm folder on disk: records.jsonl, topk.bin, manifest.json; read_records, read_topk,
                 has_topk / topk_count (does the arm hold top-k logprobs at all?)

@@ -23,6 +23,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--api-key-env", default="CASESTUDY_API_KEY", help="NAME of the variable holding the key")
+    parser.add_argument("--more-key-env", action="append", default=[], metavar="NAME",
+                        help="another account's key variable, used side by side (repeat for more)")
+    parser.add_argument("--spare-key-env", action="append", default=[], metavar="NAME",
+                        help="a fresh account's key variable, used once another is blocked (repeat for more)")
     parser.add_argument("--arm-dir", required=True, type=Path)
     parser.add_argument("--prompts", type=Path, default=None, help="prompts JSONL (default: data/prompts/prompts.jsonl)")
     parser.add_argument("--num-prompts", type=int, default=0, help="0 = all")
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         base_url=args.base_url,
         model=args.model,
         api_key_env=args.api_key_env,
+        more_key_envs=tuple(args.more_key_env),
+        spare_key_envs=tuple(args.spare_key_env),
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         eval_temperature=args.eval_temperature,
@@ -65,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary = collect(prompts, args.arm_dir, settings, tokenizer=tokenizer, progress=not args.no_progress)
     print(f"{summary.already_done + summary.collected}/{summary.expected} records in {args.arm_dir}; failed: {len(summary.failed)}")
+    if summary.blocked:
+        print(f"blocked by the provider: {', '.join(summary.blocked)}"
+              + (f"; {summary.unasked} records never asked (no account left)" if summary.unasked else ""))
     if settings.top_logprobs:
         logprobs = read_manifest(args.arm_dir)["logprobs"]
         print(f"logprobs: {logprobs['records_with_logprobs']}/{logprobs['records']} records carry top-k logprobs "

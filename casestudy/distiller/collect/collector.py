@@ -17,7 +17,7 @@ import hashlib
 import random
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -27,11 +27,12 @@ from tqdm.auto import tqdm
 
 from casestudy.aio import run_sync
 from casestudy.distiller.collect.dataset import ArmWriter, record_id
+from casestudy.distiller.collect.keyring import Account, KeyRing
 from casestudy.distiller.collect.logprobs import LogprobsWarning, logprobs_entry, logprobs_warning, to_topk
 from casestudy.distiller.collect.manifest import check_or_reset, write_manifest
 from casestudy.distiller.collect.prompts import Prompt
 from casestudy.distiller.collect.retry import RetryStats, with_retries
-from casestudy.distiller.collect.settings import CollectSettings
+from casestudy.distiller.collect.settings import CollectSettings, api_key_from_env
 from casestudy.distiller.collect.tokens import TokenMap
 
 
@@ -50,6 +51,13 @@ class CollectSummary:
     top_logprobs: int = 0         # asked per token (0: none asked)
     with_logprobs: int = 0        # of this call's records, those whose answer carried top-k logprobs
     top_returned: int = 0         # the most alternatives any position of this call's answers gave
+    accounts: list[dict] = field(default_factory=list)  # per account used: key variable, records, why blocked
+    unasked: int = 0              # records never asked: every account was blocked first
+
+    @property
+    def blocked(self) -> list[str]:
+        """The key variables of the accounts the provider blocked."""
+        return [a["key_env"] for a in self.accounts if a["blocked"]]
 
     @property
     def logprobs_missing(self) -> bool:
@@ -119,14 +127,17 @@ async def collect_async(
     jobs = [(p, s) for p, s in jobs_for(prompts, settings.samples_per_prompt) if record_id(p.id, s) not in writer.done_ids]
     already = len(jobs_for(prompts, settings.samples_per_prompt)) - len(jobs)
     token_map = TokenMap(tokenizer) if tokenizer is not None and settings.top_logprobs else None
-    client = make_client(settings.base_url, settings.api_key(), settings.timeout_s)
+    for env in [*settings.key_envs(), *settings.spare_key_envs]:
+        api_key_from_env(env)  # every account's key is there before anything is asked
+    ring = KeyRing.open(settings.key_envs(), list(settings.spare_key_envs),
+                        lambda env: make_client(settings.base_url, api_key_from_env(env), settings.timeout_s))
     stats = RetryStats()
     totals = {"prompt": 0, "completion": 0, "records": 0, "with_logprobs": 0, "top_returned": 0}
     failed: dict[str, str] = {}
     queue = list(reversed(jobs))
     bar = tqdm(total=already + len(jobs), initial=already, desc=description, unit="rec", disable=not progress)
 
-    async def one(prompt: Prompt, sample: int, rng: random.Random) -> None:
+    async def one(account: Account, prompt: Prompt, sample: int, rng: random.Random) -> None:
         rid = record_id(prompt.id, sample)
         kwargs: dict[str, Any] = dict(
             model=settings.model,
@@ -139,7 +150,8 @@ async def collect_async(
         if settings.top_logprobs:
             kwargs.update(logprobs=True, top_logprobs=settings.top_logprobs)
         sent = time.perf_counter()
-        response = await with_retries(lambda: client.chat.completions.create(**kwargs), settings.retry, rng, stats)
+        response = await with_retries(lambda: account.client.chat.completions.create(**kwargs), settings.retry, rng,
+                                      stats)
         latency = time.perf_counter() - sent
         choice = response.choices[0]
         usage = response.usage
@@ -165,6 +177,7 @@ async def collect_async(
         content = choice.logprobs.content if choice.logprobs is not None else None
         topk = to_topk(content, token_map, settings.top_logprobs)
         writer.append(record, topk)
+        account.records += 1
         totals["prompt"] += record["prompt_tokens"]
         totals["completion"] += record["completion_tokens"]
         totals["records"] += 1
@@ -181,14 +194,20 @@ async def collect_async(
     async def worker(number: int) -> None:
         rng = random.Random(f"{settings.seed}:worker:{number}")
         while queue:
+            account = ring.for_worker(number)
+            if account is None:  # every account blocked: the collection stops with what it has
+                return
             prompt, sample = queue.pop()
             try:
-                await one(prompt, sample, rng)
+                await one(account, prompt, sample, rng)
+            except openai.PermissionDeniedError as error:  # the provider blocked this account
+                queue.append((prompt, sample))
+                ring.retire(account, error.message)
             except openai.OpenAIError as error:
                 if isinstance(error, openai.APIStatusError) and error.status_code < 500 and error.status_code not in (408, 409, 429):
                     raise CollectError(
                         f"{settings.base_url} refused the request for {record_id(prompt.id, sample)!r} "
-                        f"with HTTP {error.status_code}: {error.message} (model={settings.model!r}, key from ${settings.api_key_env})"
+                        f"with HTTP {error.status_code}: {error.message} (model={settings.model!r}, key from ${account.env})"
                     ) from error
                 failed[record_id(prompt.id, sample)] = f"{type(error).__name__}: {error}"
 
@@ -205,10 +224,11 @@ async def collect_async(
     finally:
         bar.close()
         writer.close()
-        await client.close()
+        await ring.close()
         run = {"started": started, "wall_seconds": round(time.perf_counter() - start, 3),
                "collected": totals["records"], "prompt_tokens": totals["prompt"],
                "completion_tokens": totals["completion"], "retries": dict(stats.retries), "failed": len(failed),
+               "accounts": ring.summary(), "unasked": len(queue),
                "logprobs": logprobs_entry(settings.top_logprobs, totals["records"], totals["with_logprobs"],
                                           totals["top_returned"]),
                **(run_info or {})}
@@ -217,7 +237,7 @@ async def collect_async(
         arm_dir=arm_dir,
         expected=already + len(jobs),
         already_done=already,
-        collected=len(jobs) - len(failed),
+        collected=totals["records"],
         failed=failed,
         prompt_tokens=totals["prompt"],
         completion_tokens=totals["completion"],
@@ -227,6 +247,8 @@ async def collect_async(
         top_logprobs=settings.top_logprobs,
         with_logprobs=totals["with_logprobs"],
         top_returned=totals["top_returned"],
+        accounts=ring.summary(),
+        unasked=len(queue),
     )
     if summary.logprobs_missing:
         warnings.warn(logprobs_warning(settings, summary.collected, summary.with_logprobs, summary.top_returned),

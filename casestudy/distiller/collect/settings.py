@@ -24,6 +24,8 @@ class CollectSettings:
     base_url: str                          # e.g. "http://127.0.0.1:8000/v1"
     model: str                             # the served model name
     api_key_env: str                       # NAME of the environment variable holding the key
+    more_key_envs: tuple[str, ...] = ()    # more accounts' key variables, used side by side (keyring)
+    spare_key_envs: tuple[str, ...] = ()   # fresh accounts' key variables, each used once another is blocked
     max_tokens: int
     temperature: float
     top_logprobs: int                      # 0 = no logprobs
@@ -52,9 +54,16 @@ class CollectSettings:
                 raise ValueError(f"{name} must be between 0 and 2, not {value}")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, not {self.timeout_s}")
+        envs = [self.api_key_env, *self.more_key_envs, *self.spare_key_envs]
+        if len(set(envs)) != len(envs):
+            raise ValueError(f"each account needs its own key variable, not {envs}")
 
     def api_key(self) -> str:
         return api_key_from_env(self.api_key_env)
+
+    def key_envs(self) -> list[str]:
+        """The accounts used from the start: `api_key_env` first, then `more_key_envs`."""
+        return [self.api_key_env, *self.more_key_envs]
 
     def generation(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in GENERATION_KEYS}

@@ -16,6 +16,7 @@ from casestudy.targets import Target
 
 if TYPE_CHECKING:
     from casestudy.stages.detect.anomaly import Traffic
+    from casestudy.stages.detect.mistakes import Screen
     from casestudy.stages.detect.scrubbing import Evasion
 
 
@@ -70,6 +71,31 @@ class EvasionRow(Record):
     watermark_p: float
 
 
+class MistakeRow(Record):
+    """One suspect's copies of the teacher's mistakes (`mistakes_table`)."""
+
+    model: str
+    items: int                   # the teacher's wrong answers it was asked
+    copied: int                  # of which it repeated word for word
+    rate: float | None           # None when the teacher made no stated mistake to repeat
+    words: int                   # the words the teacher gets wrong behind them (the test's items)
+    words_copied: int
+    p_value: float | None        # Fisher, per word, against the honest competitor; None for the competitor
+    p_items: float | None        # the same per answer (assumes independent answers: too bold)
+
+
+class EvidenceRow(Record):
+    """One suspect through every test, and the verdict of the conviction rule (`verdicts`)."""
+
+    model: str
+    role: str                    # "distilled" or "honest"
+    watermark: float | None
+    identity: float | None       # None for the control: the reference
+    mistakes: float | None       # None for the competitor: the reference
+    convicted_by: str
+    verdict: str
+
+
 class Metrics(StageMetrics):
     """Notebook 04's metrics.json (the spread reads `suspect`, `radioactivity` and `dose`)."""
 
@@ -84,6 +110,10 @@ class Metrics(StageMetrics):
     traffic_auc: float
     first_flagged_after: int | None  # the distiller's requests before it is first ranked most anomalous
     evasion: list[EvasionRow]
+    mistake_probes: int          # fresh prompts the teacher answered
+    teacher_mistakes: int        # of which it got wrong (each suspect was asked these)
+    mistakes: list[MistakeRow]
+    evidence: list[EvidenceRow]
     parameters: dict[str, Any]   # the notebook's parameters (Params.values())
 
     def p_value(self, model: str | None) -> float | None:
@@ -93,6 +123,10 @@ class Metrics(StageMetrics):
     def dose_p_value(self, share: float) -> float | None:
         """The dose student's watermark p-value at a watermarked share (None when none was trained)."""
         return next((d.p_value for d in self.dose if d.watermarked_share == share), None)
+
+    def evidence_of(self, model: str) -> EvidenceRow | None:
+        """A suspect's p-values on every test and its verdict (None when it was not a suspect)."""
+        return next((r for r in self.evidence if r.model == model), None)
 
     def identity_of(self, model: str) -> IdentityRow | None:
         """A model's identity-probe row (None when it was not probed)."""
@@ -106,9 +140,15 @@ def as_records(frame: pd.DataFrame, cls: type[Record]) -> list:
 
 
 def stage_metrics(params: Params, suspect: str, final: pd.DataFrame, calib: Calibration, dose: pd.DataFrame,
-                  identity: pd.DataFrame, seen: Traffic, evaded: Evasion, checks: list[Target]) -> Metrics:
+                  identity: pd.DataFrame, seen: Traffic, evaded: Evasion, checks: list[Target], *, screen: Screen,
+                  mistakes: pd.DataFrame, evidence: pd.DataFrame) -> Metrics:
     """The metrics.json of the detect stage (read by the spread), its headline set."""
     metrics = Metrics(
+        mistake_probes=len(screen.probes), teacher_mistakes=len(screen.wrong),
+        mistakes=as_records(mistakes.reset_index(), MistakeRow),
+        evidence=as_records(evidence.rename(columns={"convicted by": "convicted_by", "watermark p": "watermark",
+                                                     "identity p": "identity", "mistakes p": "mistakes"})
+                            .rename_axis("model").reset_index(), EvidenceRow),
         num_queries=params.num_queries, suspect=suspect, radioactivity=as_records(final.reset_index(), RadioactivityRow),
         calibration=calib, dose=as_records(dose, DoseRow), identity=as_records(identity.reset_index(), IdentityRow),
         traffic_auc=seen.auc, first_flagged_after=seen.first, evasion=evaded.rows, parameters=params.values(),
@@ -131,4 +171,29 @@ def headline(metrics: Metrics) -> dict[str, str]:
         f"identity probes naming {PROVIDER_IDENTITY.name} ({suspect} / control)":
             f"{identity(suspect):.0%} / {identity('control'):.0%}",
         "traffic detector AUC": f"{metrics.traffic_auc:.2f}",
+        **mistakes_headline(metrics), **verdict_headline(metrics),
     }
+
+
+def mistakes_headline(metrics: Metrics) -> dict[str, str]:
+    """The copied-mistakes line: the main suspect's copies against the competitor's, and p."""
+    rows = {r.model: r for r in metrics.mistakes}
+    suspect, competitor = rows.get(metrics.suspect), rows.get("competitor")
+    if suspect is None or competitor is None:
+        return {}
+    return {f"teacher's mistakes repeated ({metrics.suspect} / competitor)":
+            f"{suspect.copied}/{suspect.items} / {competitor.copied}/{competitor.items}; "
+            f"p = {p_text(suspect.p_value, 3)} per word ({suspect.words_copied}/{suspect.words} words)"}
+
+
+def verdict_headline(metrics: Metrics) -> dict[str, str]:
+    """The conviction rule's verdict on the main suspect, and on the honest models."""
+    main = metrics.evidence_of(metrics.suspect)
+    honest = [r for r in metrics.evidence if r.role == "honest"]
+    if main is None:
+        return {}
+    flagged = [r.model for r in honest if r.verdict != "cleared"]
+    return {f"verdict ({metrics.suspect})": main.verdict + (f" by {main.convicted_by}" if main.verdict == "convicted"
+                                                            else ""),
+            f"honest models ({', '.join(r.model for r in honest)})":
+                "flagged: " + ", ".join(flagged) if flagged else "cleared by every test"}

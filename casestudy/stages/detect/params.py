@@ -58,6 +58,8 @@ class Params(StageParams):
     dose_batch_size: int         # their packed rows per step
     dose_train_layers: int       # the top decoder layers they train (0: all)
     probe_max_tokens: int        # tokens per identity-probe answer
+    mistake_probes: int          # fresh skill prompts the deployed teacher answers, for its mistakes
+    mistake_max_tokens: int      # tokens per answer to them (a worked translation takes about 45)
     target_p: float              # p-value a fully watermarked student must reach
 
     def __post_init__(self) -> None:
@@ -77,7 +79,7 @@ class Params(StageParams):
         check_choice("device", self.device, DEVICES)
         check_choice("suspect_precision", self.suspect_precision, SUSPECT_PRECISIONS)
         for name in ("num_queries", "query_max_tokens", "num_wrong_keys", "dose_records", "dose_steps",
-                     "dose_batch_size", "probe_max_tokens"):
+                     "dose_batch_size", "probe_max_tokens", "mistake_probes", "mistake_max_tokens"):
             check_count(name, getattr(self, name))
         check_count("dose_train_layers", self.dose_train_layers, 0)
         check_range("query_temperature", self.query_temperature, 0.0)

@@ -3,7 +3,7 @@ and every suspect of notebook 02 answering them as a black box."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from casestudy.distiller.collect.prompts import load_prompts
 from casestudy.provider.posttrain.data import probe_rows
@@ -15,14 +15,23 @@ from casestudy.stages.detect.workspace import Workspace
 
 @dataclass(frozen=True)
 class Queries:
-    """The investigator's questions: the watermark queries and the identity probes (with their rows)."""
+    """The investigator's questions: the watermark queries, the identity probes (with their rows), and,
+    once the teacher has been screened (`mistakes.screen_teacher`), the prompts it got wrong."""
     watermark: QuerySet
     probes: QuerySet
     probe_rows: list[dict]       # each probe's question, language, ...
+    mistakes: QuerySet | None = None
 
     def both(self) -> dict[str, QuerySet]:
-        """Both sets, as `ask_model` takes them."""
+        """The watermark queries and the identity probes, as `ask_model` takes them."""
         return {"watermark": self.watermark, "probes": self.probes}
+
+    def for_suspects(self) -> dict[str, QuerySet]:
+        """What notebook 02's suspects are asked: both sets, and the teacher's wrong prompts when screened."""
+        return self.both() | ({} if self.mistakes is None else {"mistakes": self.mistakes})
+
+    def with_mistakes(self, asked: QuerySet) -> "Queries":
+        return replace(self, mistakes=asked)
 
 
 def query_sets(params: Params, skill_family: str | None = None) -> Queries:
@@ -40,7 +49,7 @@ def query_sets(params: Params, skill_family: str | None = None) -> Queries:
 
 
 def ask_students(where: Workspace, queries: Queries, params: Params) -> dict[str, dict[str, list[str]]]:
-    """Every suspect of notebook 02, served as a black box, answers both query sets (cached per model)."""
-    return {name: detect.ask_model(name, path, queries.both(), where.out, params.seed, params.device,
+    """Every suspect of notebook 02, served as a black box, answers the query sets (cached per model and set)."""
+    return {name: detect.ask_model(name, path, queries.for_suspects(), where.out, params.seed, params.device,
                                    precision=params.suspect_precision)
             for name, path in where.students.items()}

@@ -48,9 +48,16 @@ def targets_intro(params: Params) -> str:
 
 
 def summary_table(final: pd.DataFrame, calib: Calibration, rates: dict[str, ProbeRate], identity: pd.DataFrame,
-                  seen: Traffic, suspect: str, params: Params) -> pd.DataFrame:
+                  seen: Traffic, suspect: str, params: Params, mistakes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every test, its statistic, its result on the control, and its false positives."""
     ordinary = seen.scores.drop(seen.distillers)
+    copied = [] if mistakes is None else [
+        {"test": "copied mistakes",
+         "statistic": f"{mistakes.loc[suspect, 'copied']}/{mistakes.loc[suspect, 'items']} of the teacher's wrong "
+                      f"answers repeated ({mistakes.loc[suspect, 'words_copied']}/{mistakes.loc[suspect, 'words']} words)",
+         "suspect": f"p = {p_text(mistakes.loc[suspect, 'p_value'], 3)} (Fisher per word, vs competitor)",
+         "control": f"{mistakes.loc['control', 'copied']}/{mistakes.loc['control', 'items']} repeated",
+         "false positives": f"the competitor (reference) repeats {mistakes.loc['competitor', 'copied']}"}]
     return pd.DataFrame([
         {"test": "watermark radioactivity",
          "statistic": f"{final.loc[suspect, 'green']}/{final.loc[suspect, 'scored']} green pairs",
@@ -67,4 +74,5 @@ def summary_table(final: pd.DataFrame, calib: Calibration, rates: dict[str, Prob
          "control": f"{len(seen.features) - len(seen.distillers)} simulated ordinary accounts",
          "false positives": f"{int((ordinary >= seen.scores[seen.distillers].min()).sum())} ordinary accounts score "
                             "at or above a distiller"},
+        *copied,
     ]).set_index("test")

@@ -42,7 +42,9 @@ class FakeConfig:
     #   ("429", retry_after_s) | ("500",) | ("sleep", seconds) | ("ok",)
     foreign: bool = False            # answer with tokens the teacher tokenizer lacks
     ignore_logprobs: bool = False    # accept `logprobs` and answer without them, as `transformers serve` does
+    block_after: dict[str, int] = field(default_factory=dict)  # key -> answers it gets before it is blocked (403)
     requests: list[dict] = field(default_factory=list)  # every request body and key, for assertions
+    answered: dict[str, int] = field(default_factory=dict)  # key -> answers sent
 
     def next_action(self) -> tuple:
         return self.script.pop(0) if self.script else ("ok",)
@@ -84,6 +86,10 @@ def make_app(config: FakeConfig) -> FastAPI:
             return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
         if body.get("model") != config.model:
             return JSONResponse({"error": {"message": f"no model {body.get('model')!r}"}}, status_code=404)
+        if config.answered.get(key, 0) >= config.block_after.get(key, float("inf")):
+            return JSONResponse({"error": {"message": "This account has been blocked: harvesting", "param": None,
+                                           "type": "permission_error", "code": "account_blocked"}}, status_code=403)
+        config.answered[key] = config.answered.get(key, 0) + 1
         action = config.next_action()
         if action[0] == "429":
             return JSONResponse({"error": {"message": "slow down"}}, status_code=429, headers={"retry-after": str(action[1])})

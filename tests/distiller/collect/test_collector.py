@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -146,6 +147,36 @@ def test_a_rejected_key_is_a_clear_error(tmp_path, prompts, monkeypatch):
     with serve(FakeConfig()) as base_url:
         with pytest.raises(CollectError, match=rf"HTTP 401.*\${KEY_ENV}"):
             collect(prompts, tmp_path / "a", settings_for(base_url), progress=False)
+
+
+def test_a_blocked_account_is_retired_and_a_spare_takes_over_without_loss_or_duplicates(tmp_path, prompts,
+                                                                                       monkeypatch):
+    """Two accounts side by side and one spare: the provider blocks the first after 3 answers and the spare
+    after 4. Every record is collected once; the manifest and the summary say which account was blocked."""
+    for env, key in (("KEY_A", "sk-a"), ("KEY_B", "sk-b"), ("KEY_C", "sk-c")):
+        monkeypatch.setenv(env, key)
+    config = FakeConfig(api_key=("sk-a", "sk-b", "sk-c"), block_after={"sk-a": 3, "sk-c": 4})
+    settings = settings_for("http://x/v1", api_key_env="KEY_A", more_key_envs=("KEY_B",), spare_key_envs=("KEY_C",))
+    with serve(config) as base_url:
+        summary = collect(prompts, tmp_path / "a", replace(settings, base_url=base_url), progress=False)
+    ids = [r["id"] for r in read_records(tmp_path / "a")]
+    assert summary.complete and len(ids) == len(set(ids)) == 20 and summary.unasked == 0
+    assert summary.blocked == ["KEY_A", "KEY_C"]
+    by_env = {a["key_env"]: a for a in summary.accounts}
+    assert by_env["KEY_A"]["records"] == 3 and by_env["KEY_C"]["records"] == 4 and by_env["KEY_B"]["records"] == 13
+    assert "harvesting" in by_env["KEY_A"]["blocked"] and by_env["KEY_B"]["blocked"] is None
+    assert read_manifest(tmp_path / "a")["runs"][-1]["accounts"] == summary.accounts
+
+
+def test_when_every_account_is_blocked_the_collection_stops_with_what_it_has(tmp_path, prompts, key):
+    config = FakeConfig(block_after={"sk-fake": 5})
+    with serve(config) as base_url:
+        summary = collect(prompts, tmp_path / "a", settings_for(base_url, concurrency=2), progress=False)
+    assert not summary.complete and summary.collected == 5 and summary.unasked == 15 and not summary.failed
+    assert summary.blocked == [KEY_ENV] and len(read_records(tmp_path / "a")) == 5
+    with serve(FakeConfig()) as base_url:  # a new key later: the rest, nothing twice
+        rest = collect(prompts, tmp_path / "a", settings_for(base_url), progress=False)
+    assert rest.already_done == 5 and rest.collected == 15 and rest.complete
 
 
 def test_a_missing_key_variable_is_named(tmp_path, prompts, monkeypatch):
