@@ -139,8 +139,12 @@ def cost(cost_metrics: dict[str, Any] | None, collect: dict[str, Any] | None, wh
     return Answer("03_cost", question, verdict, "; ".join(parts))
 
 
+EVIDENCE_TESTS = {"watermark": "watermark", "identity": "identity probes", "mistakes": "copied mistakes"}
+
+
 def proven(detect: dict[str, Any] | None, why: str | None = None) -> Answer:
-    """Is the copy proven? The main suspect's watermark test against the profile's target."""
+    """Is the copy proven? The main suspect's tests against the profile's target, under notebook 04's conviction
+    rule where the run has it (every test, honest models quiet), else its watermark test alone."""
     if not detect or not detect.get("radioactivity"):
         return Answer("04_detect", "Proven?", "**not measured**", not_measured("04_detect", why))
     suspect = detect.get("suspect")
@@ -148,15 +152,24 @@ def proven(detect: dict[str, Any] | None, why: str | None = None) -> Answer:
     target = (detect.get("parameters") or {}).get("target_p", 1e-6)
     alpha = (detect.get("calibration") or {}).get("alpha", SIGNIFICANT)
     mine = p.get(suspect)
-    if mine is not None and mine <= target:
+    evidence = next((r for r in detect.get("evidence", []) if r.get("model") == suspect), None)
+    tests = {t: evidence.get(t) for t in EVIDENCE_TESTS} if evidence else {"watermark": mine}
+    strongest = min((v for v in tests.values() if v is not None), default=None)
+    convicted = evidence["verdict"] == "convicted" if evidence else (mine is not None and mine <= target)
+    if convicted:
         verdict = "**yes**"
-    elif mine is not None and mine < alpha:
+    elif strongest is not None and strongest < alpha:
         verdict = "**evidence, not proof**"
     else:
         verdict = "**no**"
     queries = detect.get("num_queries")
-    parts = [f"watermark test{f' after {queries} queries' if queries else ''}: `{suspect}` p = {p_text(mine)}, "
-             f"proof needs p ≤ {target:.0e}"]
+    if evidence:
+        said = ", ".join(f"{EVIDENCE_TESTS[t]} p = {p_text(v)}" for t, v in tests.items() if v is not None)
+        parts = [f"against `{suspect}`: {said}; proof needs p ≤ {target:.0e} on one test while every honest model "
+                 f"stays above {alpha:g}"]
+    else:
+        parts = [f"watermark test{f' after {queries} queries' if queries else ''}: `{suspect}` p = {p_text(mine)}, "
+                 f"proof needs p ≤ {target:.0e}"]
     dose = {d["watermarked_share"]: d["p_value"] for d in detect.get("dose", [])}
     if 1.0 in dose:
         parts.append(f"a student trained only on watermarked answers: p = {p_text(dose[1.0])}")
@@ -179,7 +192,7 @@ def against_whom(detect: dict[str, Any] | None, distill: dict[str, Any] | None, 
     flagged = [r["model"] for r in detect["radioactivity"] if r["p_value"] < alpha]
     spared = [r["model"] for r in detect["radioactivity"] if r["p_value"] >= alpha]
     wronged = [m for m in flagged if m in INNOCENT or (m in arms and arms[m] != DISTILLER_ARM)]
-    names = lambda models: ", ".join(f"`{m}`" for m in models) or "none"
+    names = lambda models: ", ".join(f"`{m}`" for m in models) or "none"  # noqa: E731
     if wronged:
         verdict = f"**also innocent models**: {names(wronged)}"
     elif flagged:
@@ -193,6 +206,15 @@ def against_whom(detect: dict[str, Any] | None, distill: dict[str, Any] | None, 
     if named:
         parts.append(f"identity probes naming the teacher's identity ({identity[0].get('probes', '?')} probes): "
                      + ", ".join(named))
+    honest = [r for r in detect.get("evidence", []) if r.get("role") == "honest"]
+    if honest:
+        accused = [r["model"] for r in honest if r.get("verdict") != "cleared"]
+        parts.append(f"honest models ({names(r['model'] for r in honest)}): "
+                     + (f"flagged by some test: {names(accused)}" if accused else "cleared by every test"))
+    mistakes = {r["model"]: r for r in detect.get("mistakes", [])}
+    if mistakes:
+        parts.append(f"the teacher's {next(iter(mistakes.values()))['items']} wrong answers on fresh prompts repeated: "
+                     + ", ".join(f"`{m}` {r['copied']}" for m, r in mistakes.items()))
     if detect.get("traffic_auc") is not None:
         first = detect.get("first_flagged_after")
         parts.append(f"the traffic detector ranks the distiller's account at AUC {detect['traffic_auc']:.2f}"

@@ -54,6 +54,28 @@ def test_proven_means_the_main_suspect_reaches_the_profiles_target(p, verdict):
     assert "0% of 100 wrong keys flagged at 0.01" in answer.figures
 
 
+def test_proven_and_against_whom_follow_the_conviction_rule_where_the_run_has_it():
+    """A run with notebook 04's evidence rows: every test's p against the suspect, the rule's verdict, the honest
+    models cleared or flagged, the teacher's mistakes repeated."""
+    row = lambda model, role, verdict, w, i, m: {"model": model, "role": role, "verdict": verdict, "watermark": w,
+                                                 "identity": i, "mistakes": m, "convicted_by": "–"}
+    evidence = [row("sft", "distilled", "not convicted", 0.06, 2.7e-4, 3.5e-3),
+                row("control", "honest", "cleared", 0.5, None, 1.0), row("competitor", "honest", "cleared", 0.7, 1.0, None)]
+    mistakes = [{"model": "sft", "items": 63, "copied": 12}, {"model": "competitor", "items": 63, "copied": 1}]
+    run = detect(suspect_p=0.06) | {"evidence": evidence, "mistakes": mistakes}
+    answer = glance.proven(run)
+    assert answer.verdict == "**evidence, not proof**"
+    assert "against `sft`: watermark p = 6.0e-02, identity probes p = 2.7e-04, copied mistakes p = 3.5e-03" in answer.figures
+    convicted = glance.proven(run | {"evidence": [evidence[0] | {"verdict": "convicted"}, *evidence[1:]]})
+    assert convicted.verdict == "**yes**"
+    whom = glance.against_whom(run, distill()).figures
+    assert "honest models (`control`, `competitor`): cleared by every test" in whom
+    assert "the teacher's 63 wrong answers on fresh prompts repeated: `sft` 12, `competitor` 1" in whom
+    accused = glance.against_whom(run | {"evidence": [*evidence[:2], evidence[2] | {"verdict": "flagged (false positive)"}]},
+                                  distill()).figures
+    assert "flagged by some test: `competitor`" in accused
+
+
 def test_against_whom_names_the_flagged_models_and_an_innocent_one_among_them():
     fair = glance.against_whom(detect(), distill())
     assert fair.verdict == "**the distiller's students**"
