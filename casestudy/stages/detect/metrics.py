@@ -181,7 +181,7 @@ def mistakes_headline(metrics: Metrics) -> dict[str, str]:
     suspect, competitor = rows.get(metrics.suspect), rows.get("competitor")
     if suspect is None or competitor is None:
         return {}
-    return {f"teacher's mistakes repeated ({metrics.suspect} / competitor)":
+    return {f"copied mistakes of the teacher ({metrics.suspect} / competitor)":
             f"{suspect.copied}/{suspect.items} / {competitor.copied}/{competitor.items}; "
             f"p = {p_text(suspect.p_value, 3)} per word ({suspect.words_copied}/{suspect.words} words)"}
 
