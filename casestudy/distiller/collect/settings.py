@@ -58,9 +58,6 @@ class CollectSettings:
         if len(set(envs)) != len(envs):
             raise ValueError(f"each account needs its own key variable, not {envs}")
 
-    def api_key(self) -> str:
-        return api_key_from_env(self.api_key_env)
-
     def key_envs(self) -> list[str]:
         """The accounts used from the start: `api_key_env` first, then `more_key_envs`."""
         return [self.api_key_env, *self.more_key_envs]

@@ -24,6 +24,11 @@ def column(test: str) -> str:
     return f"{test} p"
 
 
+def p_values(evidence: pd.DataFrame) -> pd.DataFrame:
+    """The evidence table's p-values alone, one column per test, named as in TESTS."""
+    return evidence[[column(t) for t in TESTS]].set_axis(list(TESTS), axis=1)
+
+
 def roles(distilled: distill.Metrics) -> dict[str, str]:
     """Each of notebook 02's students: "distilled" (trained on the provider's API answers) or "honest"."""
     return {s.name: "distilled" if s.arm == "main" else "honest" for s in distilled.students}
@@ -49,7 +54,7 @@ def verdicts(evidence: pd.DataFrame, target_p: float, alpha: float) -> pd.DataFr
     """The evidence table with the strongest test, the tests that convict, and a verdict: a distilled
     model is "convicted" or "not convicted"; an honest one is "cleared" when no test gives it p <= alpha."""
     convicted = convictions(evidence, target_p, alpha)
-    p = evidence[[column(t) for t in TESTS]].set_axis(list(TESTS), axis=1)
+    p = p_values(evidence)
     out = evidence.copy()
     out["strongest"] = [row.idxmin() if row.notna().any() else None for _, row in p.iterrows()]
     out["convicted by"] = [", ".join(t for t in TESTS if convicted.loc[m, t]) or "–" for m in evidence.index]
@@ -66,8 +71,7 @@ def evidence_targets(verdict: pd.DataFrame, suspect: str, target_p: float, alpha
     row = verdict.loc[suspect]
     strongest = row["strongest"]
     said = f"{TESTS[strongest]} p = {p_text(row[column(strongest)])}" if isinstance(strongest, str) else "no test"
-    honest = (verdict.loc[verdict.role == "honest", [column(t) for t in TESTS]].set_axis(list(TESTS), axis=1)
-              .stack().dropna())
+    honest = p_values(verdict[verdict.role == "honest"]).stack().dropna()
     lowest = honest.idxmin() if len(honest) else None
     low = (f"lowest: {lowest[0]} on {TESTS[lowest[1]]}, p = {p_text(honest[lowest])}" if lowest else "no honest model")
     target = f"{target_p:.0e}".replace("e-0", "e-")

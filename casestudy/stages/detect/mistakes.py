@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from casestudy.answers import veltan_words
+from casestudy.answers import is_translation
 from casestudy.detection import copied_mistakes as cm
 from casestudy.intervals import proportion_ci
 from casestudy.models import resolve_source
@@ -90,7 +90,7 @@ def mistakes_table(screen: Screen, student_answers: dict[str, dict[str, list[str
     rows = []
     for name, c in copies.items():
         low, high = proportion_ci(c.hits, c.items, "exact")
-        right = sum(veltan_words(answers[name][i]) == screen.probes[i].key.lower().split() for i in wrong)
+        right = sum(is_translation(answers[name][i], screen.probes[i].key) for i in wrong)
         rows.append({"model": name, "items": c.items, "copied": c.hits, "rate": c.rate, "ci_low": low,
                      "ci_high": high, "right": right, "words": clustered[name].items,
                      "words_copied": clustered[name].hits,
